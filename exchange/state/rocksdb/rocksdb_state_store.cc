@@ -1,0 +1,489 @@
+#include "exchange/state/rocksdb/rocksdb_state_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "exchange/state/key_codec.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/convenience.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/slice_transform.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+#include "rocksdb/write_buffer_manager.h"
+
+namespace datarun::state {
+namespace {
+
+constexpr char kRecordsFamily[] = "records";
+constexpr char kOffsetsFamily[] = "offsets";
+constexpr char kChainHeadsFamily[] = "chain_heads";
+
+constexpr uint8_t kOpUpsert = 1;
+constexpr uint8_t kOpDelete = 2;
+constexpr size_t kValueHeader = 9;  // u64 version + u8 op
+
+constexpr uint8_t kOffsetFormat = 1;
+constexpr size_t kOffsetFixed = 1 + 5 * 8;
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat("rocksdb ", what, ": ", s.ToString());
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
+  if (s.IsIOError()) return absl::UnavailableError(msg);
+  if (s.IsBusy() || s.IsTryAgain()) return absl::UnavailableError(msg);
+  return absl::InternalError(msg);
+}
+
+void PutU64(uint64_t v, std::string* out) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(v >> (i * 8)));
+}
+
+uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+// The prefix extractor: partition | esc(subject id). Keys without a full
+// subject (never written by this store) are out of domain.
+class SubjectPrefixTransform : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "datarun.SubjectPrefix.v1"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), SubjectPrefixLength(absl::string_view(
+                                          key.data(), key.size())));
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return SubjectPrefixLength(absl::string_view(key.data(), key.size())) > 0;
+  }
+};
+
+std::string EncodeRecordValue(uint64_t version, uint8_t op,
+                              absl::string_view record) {
+  std::string v;
+  v.reserve(kValueHeader + record.size());
+  PutU64(version, &v);
+  v.push_back(static_cast<char>(op));
+  v.append(record.data(), record.size());
+  return v;
+}
+
+struct DecodedValue {
+  uint64_t version;
+  uint8_t op;
+  absl::string_view record;
+};
+
+absl::StatusOr<DecodedValue> DecodeRecordValue(absl::string_view v) {
+  if (v.size() < kValueHeader) {
+    return absl::DataLossError(absl::StrCat("state record value of ", v.size(),
+                                            " bytes is shorter than its ",
+                                            kValueHeader, "-byte header"));
+  }
+  return DecodedValue{GetU64(v.data()), static_cast<uint8_t>(v[8]),
+                      v.substr(kValueHeader)};
+}
+
+absl::StatusOr<std::optional<datarun::v1::Record>> LiveRecord(
+    absl::string_view value) {
+  ASSIGN_OR_RETURN(DecodedValue d, DecodeRecordValue(value));
+  if (d.op == kOpDelete) return std::optional<datarun::v1::Record>();
+  datarun::v1::Record record;
+  if (!record.ParseFromArray(d.record.data(), d.record.size())) {
+    return absl::DataLossError("state record value does not parse as Record");
+  }
+  return std::optional<datarun::v1::Record>(std::move(record));
+}
+
+std::string EncodeOffset(const StoredOffset& o) {
+  std::string v;
+  v.push_back(static_cast<char>(kOffsetFormat));
+  PutU64(static_cast<uint64_t>(o.next_offset), &v);
+  PutU64(o.messages, &v);
+  PutU64(o.applied, &v);
+  PutU64(o.stale, &v);
+  PutU64(o.rejected, &v);
+  v.append(o.cluster_id);
+  return v;
+}
+
+absl::StatusOr<StoredOffset> DecodeOffset(absl::string_view v) {
+  if (v.size() < kOffsetFixed || static_cast<uint8_t>(v[0]) != kOffsetFormat) {
+    return absl::DataLossError(
+        absl::StrCat("stored offset value: ", v.size(),
+                     " bytes, expected format 1 with >= ", kOffsetFixed));
+  }
+  StoredOffset o;
+  const char* p = v.data() + 1;
+  o.next_offset = static_cast<int64_t>(GetU64(p));
+  o.messages = GetU64(p + 8);
+  o.applied = GetU64(p + 16);
+  o.stale = GetU64(p + 24);
+  o.rejected = GetU64(p + 32);
+  o.cluster_id = std::string(v.substr(kOffsetFixed));
+  return o;
+}
+
+std::string ChainHeadKey(int32_t partition) {
+  std::string k;
+  AppendPartition(partition, &k);
+  return k;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
+    const RocksDbStateOptions& options) {
+  if (options.dir.empty()) {
+    return absl::InvalidArgumentError("state directory is empty");
+  }
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  auto wbm = std::make_shared<rocksdb::WriteBufferManager>(
+      options.write_buffer_bytes, cache);
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.write_buffer_manager = wbm;
+  db_options.max_background_jobs = 2;
+  // Bound WAL replay at restart: older memtables get flushed.
+  db_options.max_total_wal_size = size_t{256} << 20;
+  db_options.skip_stats_update_on_db_open = true;
+  db_options.max_open_files = 4096;
+  db_options.keep_log_file_num = 3;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.whole_key_filtering = true;  // point Gets (version checks) too
+  table.format_version = 5;
+
+  auto compression = rocksdb::kNoCompression;
+  for (auto c : rocksdb::GetSupportedCompressions()) {
+    if (c == rocksdb::kLZ4Compression) compression = c;
+  }
+
+  rocksdb::ColumnFamilyOptions records;
+  records.prefix_extractor = std::make_shared<SubjectPrefixTransform>();
+  records.memtable_prefix_bloom_size_ratio = 0.05;
+  records.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  records.compression = compression;
+  records.write_buffer_size = size_t{64} << 20;
+  records.level_compaction_dynamic_level_bytes = true;
+
+  rocksdb::ColumnFamilyOptions small;
+  small.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  small.write_buffer_size = size_t{4} << 20;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, small},
+      {kRecordsFamily, records},
+      {kOffsetsFamily, small},
+      {kChainHeadsFamily, small},
+  };
+
+  std::unique_ptr<RocksDbStateStore> store(new RocksDbStateStore());
+  store->options_ = options;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.dir, families,
+                                        &store->handles_, &db);
+  if (!s.ok()) {
+    return FromRocks(s, absl::StrCat("open state directory ", options.dir));
+  }
+  store->db_.reset(db);
+  store->records_ = store->handles_[1];
+  store->offsets_ = store->handles_[2];
+  store->chain_heads_ = store->handles_[3];
+  return store;
+}
+
+RocksDbStateStore::~RocksDbStateStore() {
+  if (!db_) return;
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  db_->Close();
+}
+
+absl::StatusOr<ApplyResult> RocksDbStateStore::ApplyBatch(
+    const IngestBatch& batch) {
+  absl::MutexLock lock(&apply_mu_);
+  ApplyResult result;
+  const size_t n = batch.records.size();
+
+  std::vector<std::string> keys(n);
+  for (size_t i = 0; i < n; ++i) {
+    const auto& r = batch.records[i].record;
+    keys[i] = EncodeRecordKey(batch.records[i].partition, r.subject().id(),
+                              r.data_class(), r.record_key());
+  }
+  // Stored versions of the distinct keys, one MultiGet.
+  absl::flat_hash_map<absl::string_view, uint64_t> version;
+  std::vector<rocksdb::Slice> lookup;
+  lookup.reserve(n);
+  {
+    absl::flat_hash_set<absl::string_view> seen;
+    for (const auto& k : keys) {
+      if (seen.insert(k).second) lookup.emplace_back(k);
+    }
+  }
+  if (!lookup.empty()) {
+    std::vector<rocksdb::PinnableSlice> values(lookup.size());
+    std::vector<rocksdb::Status> statuses(lookup.size());
+    db_->MultiGet(rocksdb::ReadOptions(), records_, lookup.size(),
+                  lookup.data(), values.data(), statuses.data());
+    for (size_t i = 0; i < lookup.size(); ++i) {
+      if (statuses[i].IsNotFound()) continue;
+      RETURN_IF_ERROR(FromRocks(statuses[i], "version lookup"));
+      ASSIGN_OR_RETURN(DecodedValue d,
+                       DecodeRecordValue(absl::string_view(values[i].data(),
+                                                           values[i].size())));
+      version[absl::string_view(lookup[i].data(), lookup[i].size())] =
+          d.version;
+    }
+  }
+
+  // State changes per consumed topic partition, for the offset entries.
+  std::vector<ApplyResult> by_source(batch.offsets.size());
+  rocksdb::WriteBatch wb;
+  std::string scratch;
+  for (size_t i = 0; i < n; ++i) {
+    const RecordWrite& w = batch.records[i];
+    const auto& r = w.record;
+    auto it = version.find(keys[i]);
+    ApplyResult dummy;
+    ApplyResult& part =
+        (w.source >= 0 && w.source < static_cast<int>(by_source.size()))
+            ? by_source[w.source]
+            : dummy;
+    if (it != version.end() && r.source_version() <= it->second) {
+      ++result.stale;
+      ++part.stale;
+      continue;
+    }
+    std::string value;
+    if (r.op() == datarun::v1::Record::OP_DELETE) {
+      // The tombstone keeps provenance but not the payload.
+      datarun::v1::Record tomb = r;
+      tomb.clear_payload();
+      tomb.SerializeToString(&scratch);
+      value = EncodeRecordValue(r.source_version(), kOpDelete, scratch);
+      ++result.deletes;
+      ++part.deletes;
+    } else {
+      if (w.serialized.empty()) {
+        r.SerializeToString(&scratch);
+        value = EncodeRecordValue(r.source_version(), kOpUpsert, scratch);
+      } else {
+        value = EncodeRecordValue(r.source_version(), kOpUpsert, w.serialized);
+      }
+      ++result.upserts;
+      ++part.upserts;
+    }
+    RETURN_IF_ERROR(FromRocks(wb.Put(records_, keys[i], value), "batch put"));
+    version[keys[i]] = r.source_version();
+  }
+
+  for (size_t i = 0; i < batch.offsets.size(); ++i) {
+    const OffsetAdvance& adv = batch.offsets[i];
+    std::string key = EncodeOffsetKey(adv.topic, adv.partition);
+    StoredOffset entry;
+    std::string old;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), offsets_, key, &old);
+    if (s.ok()) {
+      ASSIGN_OR_RETURN(entry, DecodeOffset(old));
+      if (entry.cluster_id != batch.cluster_id) entry = StoredOffset();
+    } else if (!s.IsNotFound()) {
+      return FromRocks(s, "offset lookup");
+    }
+    entry.cluster_id = batch.cluster_id;
+    entry.next_offset = adv.next_offset;
+    entry.messages += adv.messages;
+    entry.rejected += adv.rejected;
+    entry.applied += by_source[i].upserts + by_source[i].deletes;
+    entry.stale += by_source[i].stale;
+    RETURN_IF_ERROR(
+        FromRocks(wb.Put(offsets_, key, EncodeOffset(entry)), "batch put"));
+  }
+
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "write batch"));
+  counters_.batches.fetch_add(1, std::memory_order_relaxed);
+  counters_.upserts.fetch_add(result.upserts, std::memory_order_relaxed);
+  counters_.deletes.fetch_add(result.deletes, std::memory_order_relaxed);
+  counters_.stale.fetch_add(result.stale, std::memory_order_relaxed);
+  return result;
+}
+
+absl::StatusOr<std::optional<StoredOffset>> RocksDbStateStore::GetOffset(
+    absl::string_view topic, int32_t partition) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), offsets_,
+                               EncodeOffsetKey(topic, partition), &value);
+  if (s.IsNotFound()) return std::optional<StoredOffset>();
+  RETURN_IF_ERROR(FromRocks(s, "offset lookup"));
+  ASSIGN_OR_RETURN(StoredOffset o, DecodeOffset(value));
+  return std::optional<StoredOffset>(std::move(o));
+}
+
+absl::StatusOr<std::optional<int64_t>> RocksDbStateStore::StartOffset(
+    absl::string_view topic, int32_t partition, absl::string_view cluster_id) {
+  ASSIGN_OR_RETURN(std::optional<StoredOffset> stored,
+                   GetOffset(topic, partition));
+  if (!stored.has_value()) return std::optional<int64_t>();
+  if (stored->cluster_id != cluster_id) {
+    counters_.cluster_id_resets.fetch_add(1, std::memory_order_relaxed);
+    DR_LOG(WARNING) << "state: stored offset " << stored->next_offset << " of "
+                    << topic << "/" << partition << " belongs to cluster '"
+                    << stored->cluster_id << "', now connected to '"
+                    << cluster_id
+                    << "'; re-reading the partition from the beginning";
+    return std::optional<int64_t>();
+  }
+  return std::optional<int64_t>(stored->next_offset);
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, StoredOffset>>>
+RocksDbStateStore::AllOffsets() {
+  std::vector<std::pair<std::string, StoredOffset>> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), offsets_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ASSIGN_OR_RETURN(
+        TopicPartitionKey tp,
+        DecodeOffsetKey(absl::string_view(it->key().data(), it->key().size())));
+    ASSIGN_OR_RETURN(StoredOffset o,
+                     DecodeOffset(absl::string_view(it->value().data(),
+                                                    it->value().size())));
+    out.emplace_back(absl::StrCat(tp.topic, "/", tp.partition), std::move(o));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "offset scan"));
+  return out;
+}
+
+absl::StatusOr<std::vector<datarun::v1::Record>> RocksDbStateStore::Profile(
+    int32_t partition, absl::string_view subject_id,
+    const absl::flat_hash_set<std::string>& classes) {
+  std::vector<std::string> prefixes;
+  if (classes.empty()) {
+    prefixes.push_back(EncodeSubjectPrefix(partition, subject_id));
+  } else {
+    std::vector<std::string> sorted(classes.begin(), classes.end());
+    std::sort(sorted.begin(), sorted.end());
+    for (const auto& c : sorted) {
+      prefixes.push_back(EncodeClassPrefix(partition, subject_id, c));
+    }
+  }
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;  // lets the prefix bloom skip files
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, records_));
+  std::vector<datarun::v1::Record> out;
+  for (const auto& prefix : prefixes) {
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      ASSIGN_OR_RETURN(std::optional<datarun::v1::Record> r,
+                       LiveRecord(absl::string_view(it->value().data(),
+                                                    it->value().size())));
+      if (r.has_value()) out.push_back(*std::move(r));
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "profile scan"));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::vector<datarun::v1::Record>>>
+RocksDbStateStore::MultiProfile(
+    const std::vector<SubjectRef>& subjects,
+    const absl::flat_hash_set<std::string>& classes) {
+  std::vector<std::vector<datarun::v1::Record>> out;
+  out.reserve(subjects.size());
+  for (const auto& s : subjects) {
+    ASSIGN_OR_RETURN(auto profile, Profile(s.partition, s.subject_id, classes));
+    out.push_back(std::move(profile));
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<datarun::v1::Record>> RocksDbStateStore::Get(
+    const RecordRef& ref) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), records_,
+                               EncodeRecordKey(ref.partition, ref.subject_id,
+                                               ref.data_class, ref.record_key),
+                               &value);
+  if (s.IsNotFound()) return std::optional<datarun::v1::Record>();
+  RETURN_IF_ERROR(FromRocks(s, "get"));
+  return LiveRecord(value);
+}
+
+absl::StatusOr<std::vector<std::optional<datarun::v1::Record>>>
+RocksDbStateStore::MultiGet(const std::vector<RecordRef>& refs) {
+  std::vector<std::string> keys;
+  keys.reserve(refs.size());
+  for (const auto& r : refs) {
+    keys.push_back(
+        EncodeRecordKey(r.partition, r.subject_id, r.data_class, r.record_key));
+  }
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  if (!keys.empty()) {
+    db_->MultiGet(rocksdb::ReadOptions(), records_, keys.size(), slices.data(),
+                  values.data(), statuses.data());
+  }
+  std::vector<std::optional<datarun::v1::Record>> out(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    RETURN_IF_ERROR(FromRocks(statuses[i], "multiget"));
+    ASSIGN_OR_RETURN(out[i], LiveRecord(absl::string_view(values[i].data(),
+                                                          values[i].size())));
+  }
+  return out;
+}
+
+absl::Status RocksDbStateStore::PutChainHead(int32_t partition,
+                                             absl::string_view head) {
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  return FromRocks(db_->Put(wo, chain_heads_, ChainHeadKey(partition),
+                            rocksdb::Slice(head.data(), head.size())),
+                   "put chain head");
+}
+
+absl::StatusOr<std::optional<std::string>> RocksDbStateStore::GetChainHead(
+    int32_t partition) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), chain_heads_,
+                               ChainHeadKey(partition), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  RETURN_IF_ERROR(FromRocks(s, "get chain head"));
+  return std::optional<std::string>(std::move(value));
+}
+
+absl::Status RocksDbStateStore::Flush() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  return FromRocks(db_->Flush(fo, handles_), "flush");
+}
+
+absl::StatusOr<uint64_t> RocksDbStateStore::CountEntries() {
+  uint64_t n = 0;
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, records_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+  RETURN_IF_ERROR(FromRocks(it->status(), "count scan"));
+  return n;
+}
+
+}  // namespace datarun::state

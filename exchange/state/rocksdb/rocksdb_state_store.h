@@ -1,0 +1,100 @@
+// StateStore on RocksDB 7.8: the production state of one datarund instance.
+//
+// Column families:
+//   records      key_codec record key -> u64 BE source version | u8 op |
+//                serialized datarun.v1.Record (a DELETE keeps a stripped
+//                Record as tombstone: provenance, no payload)
+//   offsets      key_codec offset key -> StoredOffset (see the .cc)
+//   chain_heads  u32 BE partition -> opaque audit chain head
+// The records family has a prefix extractor on partition|subject with a
+// bloom filter, so a profile is one prefix scan that skips unrelated files.
+// Memory is bounded: one LRU block cache, and a WriteBufferManager that
+// charges the memtables of every family to that cache.
+//
+// Durability: every batch goes through the WAL; with `sync` (the default)
+// each batch is fsync'ed before ApplyBatch returns, so even a machine crash
+// loses nothing acknowledged. Without it a process crash (SIGKILL) still
+// loses nothing (the OS page cache survives), a machine crash can lose the
+// last batches, which are then re-consumed from Kafka because their offsets
+// were lost with them.
+//
+// Thread-safety: as StateStore.
+#ifndef DATARUN_EXCHANGE_STATE_ROCKSDB_ROCKSDB_STATE_STORE_H_
+#define DATARUN_EXCHANGE_STATE_ROCKSDB_ROCKSDB_STATE_STORE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "exchange/state/state_store.h"
+#include "rocksdb/db.h"
+
+namespace datarun::state {
+
+struct RocksDbStateOptions {
+  std::string dir;
+  // The one cache for data, index and filter blocks and memtables.
+  size_t block_cache_bytes = size_t{512} << 20;
+  // Memtables of all column families together (charged to the cache).
+  size_t write_buffer_bytes = size_t{192} << 20;
+  // fsync every batch (see the header comment).
+  bool sync = true;
+};
+
+class RocksDbStateStore : public StateStore {
+ public:
+  // Opens or creates the state in options.dir. Errors name the directory.
+  static absl::StatusOr<std::unique_ptr<RocksDbStateStore>> Open(
+      const RocksDbStateOptions& options);
+
+  ~RocksDbStateStore() override;
+
+  absl::StatusOr<ApplyResult> ApplyBatch(const IngestBatch& batch) override;
+  absl::StatusOr<std::optional<int64_t>> StartOffset(
+      absl::string_view topic, int32_t partition,
+      absl::string_view cluster_id) override;
+  absl::StatusOr<std::vector<std::pair<std::string, StoredOffset>>> AllOffsets()
+      override;
+  absl::StatusOr<std::optional<StoredOffset>> GetOffset(
+      absl::string_view topic, int32_t partition) override;
+  absl::StatusOr<std::vector<datarun::v1::Record>> Profile(
+      int32_t partition, absl::string_view subject_id,
+      const absl::flat_hash_set<std::string>& classes) override;
+  absl::StatusOr<std::vector<std::vector<datarun::v1::Record>>> MultiProfile(
+      const std::vector<SubjectRef>& subjects,
+      const absl::flat_hash_set<std::string>& classes) override;
+  absl::StatusOr<std::optional<datarun::v1::Record>> Get(
+      const RecordRef& ref) override;
+  absl::StatusOr<std::vector<std::optional<datarun::v1::Record>>> MultiGet(
+      const std::vector<RecordRef>& refs) override;
+  absl::Status PutChainHead(int32_t partition, absl::string_view head) override;
+  absl::StatusOr<std::optional<std::string>> GetChainHead(
+      int32_t partition) override;
+  absl::Status Flush() override;
+  const StateCounters& counters() const override { return counters_; }
+
+  // Number of stored record entries including tombstones (full scan; for
+  // tests and tools).
+  absl::StatusOr<uint64_t> CountEntries();
+
+  rocksdb::DB* db() { return db_.get(); }
+
+ private:
+  RocksDbStateStore() = default;
+
+  RocksDbStateOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  // Owned by db_; destroyed before it in the destructor.
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* records_ = nullptr;
+  rocksdb::ColumnFamilyHandle* offsets_ = nullptr;
+  rocksdb::ColumnFamilyHandle* chain_heads_ = nullptr;
+  StateCounters counters_;
+  // Serialises ApplyBatch: the version read and the write are one step.
+  absl::Mutex apply_mu_;
+};
+
+}  // namespace datarun::state
+
+#endif  // DATARUN_EXCHANGE_STATE_ROCKSDB_ROCKSDB_STATE_STORE_H_

@@ -1,0 +1,767 @@
+#include "exchange/subject/subject_id.h"
+
+#include <cstdint>
+#include <iterator>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "exchange/subject/regions.h"
+
+namespace datarun::subject {
+
+// Builds SubjectId values; the only code allowed to touch its fields.
+class SubjectIdParser {
+ public:
+  static absl::StatusOr<SubjectId> Citizen(absl::string_view s,
+                                           absl::CivilDay today);
+  static absl::StatusOr<SubjectId> CreditCode(absl::string_view s);
+};
+
+namespace {
+
+using absl::InvalidArgumentError;
+
+// ---------------------------------------------------------------------------
+// Tables of GB 32100-2015 (table 1, with amendment No. 1 which added A and N).
+
+struct OrgType {
+  char code;
+  const char* name;
+  const char* name_zh;
+};
+
+struct Department {
+  char code;
+  const char* name;
+  const char* name_zh;
+  const OrgType* types;
+  int type_count;
+  const char* expected_types;  // for error messages
+};
+
+constexpr OrgType kTypes1[] = {
+    {'1', "government organ", "机关"},
+    {'2', "public institution", "事业单位"},
+    {'3', "mass organisation", "中央编办直接管理机构编制的群众团体"},
+    {'9', "other", "其他"}};
+constexpr OrgType kTypes2[] = {
+    {'1', "resident foreign news agency", "外国常驻新闻机构"},
+    {'9', "other", "其他"}};
+constexpr OrgType kTypes3[] = {
+    {'1', "law firm", "律师执业机构"},
+    {'2', "notary office", "公证处"},
+    {'3', "grassroots legal service office", "基层法律服务所"},
+    {'4', "judicial expertise institution", "司法鉴定机构"},
+    {'5', "arbitration commission", "仲裁委员会"},
+    {'9', "other", "其他"}};
+constexpr OrgType kTypes4[] = {
+    {'1', "foreign cultural centre in China", "外国在华文化中心"},
+    {'9', "other", "其他"}};
+constexpr OrgType kTypes5[] = {
+    {'1', "social group", "社会团体"},
+    {'2', "private non-enterprise unit", "民办非企业单位"},
+    {'3', "foundation", "基金会"},
+    {'9', "other", "其他"}};
+constexpr OrgType kTypes6[] = {
+    {'1', "resident representative office of a foreign tourism authority",
+     "外国旅游部门常驻代表机构"},
+    {'2',
+     "resident representative office of a Hong Kong, Macao or Taiwan tourism "
+     "authority",
+     "港澳台地区旅游部门常驻内地（大陆）代表机构"},
+    {'9', "other", "其他"}};
+constexpr OrgType kTypes7[] = {
+    {'1', "place of religious activity", "宗教活动场所"},
+    {'2', "religious college", "宗教院校"},
+    {'9', "other", "其他"}};
+constexpr OrgType kTypes8[] = {{'1', "grassroots trade union", "基层工会"},
+                               {'9', "other", "其他"}};
+constexpr OrgType kTypes9[] = {
+    {'1', "enterprise", "企业"},
+    {'2', "individual business", "个体工商户"},
+    {'3', "farmers' specialised cooperative", "农民专业合作社"}};
+constexpr OrgType kTypesA[] = {
+    {'1', "military public institution", "军队事业单位"},
+    {'9', "other", "其他"}};
+constexpr OrgType kTypesN[] = {
+    {'1', "group-level collective economic organisation", "组级集体经济组织"},
+    {'2', "village-level collective economic organisation", "村级集体经济组织"},
+    {'3', "township-level collective economic organisation",
+     "乡镇级集体经济组织"},
+    {'9', "other", "其他"}};
+constexpr OrgType kTypesY[] = {{'1', "other", "其他"}};
+
+#define DR_TYPES(t) t, static_cast<int>(sizeof(t) / sizeof(t[0]))
+constexpr Department kDepartments[] = {
+    {'1', "institutional establishment", "机构编制", DR_TYPES(kTypes1),
+     "1, 2, 3 or 9"},
+    {'2', "foreign affairs", "外交", DR_TYPES(kTypes2), "1 or 9"},
+    {'3', "justice administration", "司法行政", DR_TYPES(kTypes3),
+     "1, 2, 3, 4, 5 or 9"},
+    {'4', "culture", "文化", DR_TYPES(kTypes4), "1 or 9"},
+    {'5', "civil affairs", "民政", DR_TYPES(kTypes5), "1, 2, 3 or 9"},
+    {'6', "tourism", "旅游", DR_TYPES(kTypes6), "1, 2 or 9"},
+    {'7', "religious affairs", "宗教", DR_TYPES(kTypes7), "1, 2 or 9"},
+    {'8', "trade union", "工会", DR_TYPES(kTypes8), "1 or 9"},
+    {'9', "industry and commerce", "工商", DR_TYPES(kTypes9), "1, 2 or 3"},
+    {'A', "Central Military Commission establishment office",
+     "中央军委改革和编制办公室", DR_TYPES(kTypesA), "1 or 9"},
+    {'N', "agriculture", "农业", DR_TYPES(kTypesN), "1, 2, 3 or 9"},
+    {'Y', "other", "其他", DR_TYPES(kTypesY), "1"},
+};
+#undef DR_TYPES
+
+const Department* FindDepartment(char c) {
+  switch (c) {
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9':
+      return &kDepartments[c - '1'];
+    case 'A':
+      return &kDepartments[9];
+    case 'N':
+      return &kDepartments[10];
+    case 'Y':
+      return &kDepartments[11];
+    default:
+      return nullptr;
+  }
+}
+
+const OrgType* FindType(const Department& d, char c) {
+  for (int i = 0; i < d.type_count; ++i) {
+    if (d.types[i].code == c) return &d.types[i];
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------
+// Character classes and check characters.
+
+constexpr char kCreditAlphabet[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+constexpr int kCreditAlphabetSize = 31;
+
+// Value of an upper-case credit-code character (0..30) or -1.
+constexpr std::array<int8_t, 256> kCreditValue = [] {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int i = 0; i < kCreditAlphabetSize; ++i) {
+    t[static_cast<unsigned char>(kCreditAlphabet[i])] = static_cast<int8_t>(i);
+  }
+  return t;
+}();
+
+constexpr int kCitizenWeights[17] = {7, 9, 10, 5,  8, 4, 2, 1, 6,
+                                     3, 7, 9,  10, 5, 8, 4, 2};
+constexpr char kCitizenCheckMap[] = "10X98765432";
+constexpr int kCreditWeights[17] = {1,  3,  9,  27, 19, 26, 16, 17, 20,
+                                    29, 25, 13, 8,  24, 10, 30, 28};
+constexpr int kOrgWeights[8] = {3, 7, 9, 10, 5, 8, 4, 2};
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
+char ToUpper(char c) { return IsLower(c) ? static_cast<char>(c - 32) : c; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+         c == '\f';
+}
+
+// A character for an error message: 'A', or a hex byte when unprintable.
+std::string Show(char c) {
+  if (c >= 0x20 && c < 0x7f)
+    return absl::StrCat("'", absl::string_view(&c, 1), "'");
+  return absl::StrFormat("byte 0x%02X", static_cast<unsigned char>(c));
+}
+
+// Citizen check over 17 digits (caller guarantees digits).
+char CitizenCheck(const char* p) {
+  int sum = 0;
+  for (int i = 0; i < 17; ++i) sum += (p[i] - '0') * kCitizenWeights[i];
+  return kCitizenCheckMap[sum % 11];
+}
+
+// Credit check over 17 upper-case alphabet characters.
+char CreditCheck(const char* p) {
+  int sum = 0;
+  for (int i = 0; i < 17; ++i) {
+    sum += kCreditValue[static_cast<unsigned char>(p[i])] * kCreditWeights[i];
+  }
+  int v = 31 - sum % 31;
+  return kCreditAlphabet[v == 31 ? 0 : v];
+}
+
+// GB 11714 character value: digits 0-9, letters A=10 .. Z=35.
+int OrgValue(char c) { return IsDigit(c) ? c - '0' : c - 'A' + 10; }
+
+char OrgCheck(const char* p) {
+  int sum = 0;
+  for (int i = 0; i < 8; ++i) sum += OrgValue(p[i]) * kOrgWeights[i];
+  int v = 11 - sum % 11;
+  if (v == 10) return 'X';
+  if (v == 11) return '0';
+  return static_cast<char>('0' + v);
+}
+
+int Digits(const char* p, int n) {
+  int v = 0;
+  for (int i = 0; i < n; ++i) v = v * 10 + (p[i] - '0');
+  return v;
+}
+
+int DaysInMonth(int y, int m) {
+  static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30,
+                                    31, 31, 30, 31, 30, 31};
+  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
+  return kDays[m - 1];
+}
+
+// Today's date in China Standard Time (UTC+8, no DST), by arithmetic rather
+// than a time-zone lookup because this runs once per parsed id.
+absl::CivilDay TodayInChina(absl::Time now) {
+  if (now == absl::InfiniteFuture()) return absl::CivilDay(9999, 12, 31);
+  if (now == absl::InfinitePast()) return absl::CivilDay(1, 1, 1);
+  int64_t secs = absl::ToUnixSeconds(now) + 8 * 3600;
+  int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+  return absl::CivilDay(1970, 1, 1) + days;
+}
+
+// ---------------------------------------------------------------------------
+// Checks shared by both kinds.
+
+// Decodes the UTF-8 sequence at p (n bytes available); returns the code
+// point or -1 and sets *len.
+int32_t DecodeUtf8(const unsigned char* p, size_t n, int* len) {
+  int need;
+  int32_t cp;
+  if (p[0] < 0xC0 || p[0] >= 0xF8) {
+    *len = 1;
+    return -1;
+  } else if (p[0] < 0xE0) {
+    need = 2;
+    cp = p[0] & 0x1F;
+  } else if (p[0] < 0xF0) {
+    need = 3;
+    cp = p[0] & 0x0F;
+  } else {
+    need = 4;
+    cp = p[0] & 0x07;
+  }
+  if (static_cast<size_t>(need) > n) {
+    *len = 1;
+    return -1;
+  }
+  for (int i = 1; i < need; ++i) {
+    if ((p[i] & 0xC0) != 0x80) {
+      *len = 1;
+      return -1;
+    }
+    cp = (cp << 6) | (p[i] & 0x3F);
+  }
+  *len = need;
+  return cp;
+}
+
+absl::Status NonAsciiError(absl::string_view text, size_t at) {
+  int position = 1;  // in characters, counting UTF-8 sequences as one
+  for (size_t i = 0; i < at; ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++position;
+  }
+  int len = 1;
+  int32_t cp =
+      DecodeUtf8(reinterpret_cast<const unsigned char*>(text.data()) + at,
+                 text.size() - at, &len);
+  if (cp < 0) {
+    return InvalidArgumentError(absl::StrFormat(
+        "character at position %d is byte 0x%02X, which is not valid UTF-8; "
+        "ids are ASCII",
+        position, static_cast<unsigned char>(text[at])));
+  }
+  absl::string_view shown = text.substr(at, len);
+  if (cp >= 0xFF10 && cp <= 0xFF19) {
+    return InvalidArgumentError(absl::StrFormat(
+        "character at position %d is '%s' (U+%04X), a full-width digit; "
+        "use the ASCII digit '%c'",
+        position, shown, cp, static_cast<char>('0' + (cp - 0xFF10))));
+  }
+  if (cp >= 0xFF21 && cp <= 0xFF5A) {
+    return InvalidArgumentError(absl::StrFormat(
+        "character at position %d is '%s' (U+%04X), a full-width letter; "
+        "use ASCII letters",
+        position, shown, cp));
+  }
+  if (cp == 0x3000) {
+    return InvalidArgumentError(absl::StrFormat(
+        "character at position %d is a full-width space (U+3000)", position));
+  }
+  return InvalidArgumentError(absl::StrFormat(
+      "character at position %d is '%s' (U+%04X), which is not ASCII; ids "
+      "use only ASCII digits and letters",
+      position, shown, cp));
+}
+
+absl::Status CheckCommon(absl::string_view text) {
+  if (text.empty()) return InvalidArgumentError("id is empty");
+  if (IsSpace(text.front())) {
+    return InvalidArgumentError(
+        "id has leading whitespace (position 1); remove it");
+  }
+  if (IsSpace(text.back())) {
+    return InvalidArgumentError(absl::StrFormat(
+        "id has trailing whitespace (position %d); remove it", text.size()));
+  }
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (static_cast<unsigned char>(text[i]) >= 0x80) {
+      return NonAsciiError(text, i);
+    }
+  }
+  if (text.size() != kSubjectIdLength) {
+    return InvalidArgumentError(absl::StrFormat("length is %d, expected %d",
+                                                text.size(), kSubjectIdLength));
+  }
+  return absl::OkStatus();
+}
+
+// Province-level check and names for a 6-digit division code. `where` names
+// the positions for the error, e.g. "region code at positions 1-6".
+absl::Status ProvinceCheck(int code, absl::string_view where, Region* out) {
+  int province = code / 10000;
+  absl::string_view name = internal::ProvinceName(province);
+  if (name.empty()) {
+    return InvalidArgumentError(absl::StrFormat(
+        "%s is %06d: %02d is not a province-level code in use (GB/T 2260)",
+        where, code, province));
+  }
+  out->code = code;
+  out->province_name = name;
+  if (province == 33) {
+    out->prefecture_name = internal::ZhejiangPrefectureName(code / 100);
+    out->county_name = internal::ZhejiangCountyName(code);
+  }
+  return absl::OkStatus();
+}
+
+// Full check of a resident's region code (see LookupRegion).
+absl::Status CitizenRegionCheck(int code, absl::string_view where,
+                                Region* out) {
+  absl::Status s = ProvinceCheck(code, where, out);
+  if (!s.ok()) return s;
+  if (code / 10000 == 33) {
+    if (out->prefecture_name.empty()) {
+      return InvalidArgumentError(absl::StrFormat(
+          "%s is %06d: %04d is not a Zhejiang prefecture code (GB/T 2260)",
+          where, code, code / 100));
+    }
+    if (out->county_name.empty()) {
+      return InvalidArgumentError(absl::StrFormat(
+          "%s is %06d: not a county-level division of %s (%04d) in GB/T 2260",
+          where, code, out->prefecture_name, code / 100));
+    }
+    return absl::OkStatus();
+  }
+  int prefecture = code / 100 % 100;
+  if (prefecture < 1 || prefecture > 90) {
+    return InvalidArgumentError(
+        absl::StrFormat("%s is %06d: prefecture digits %02d, expected 01-90",
+                        where, code, prefecture));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+absl::StatusOr<SubjectId> SubjectIdParser::Citizen(absl::string_view s,
+                                                   absl::CivilDay today) {
+  SubjectId id;
+  id.kind_ = SubjectKind::kCitizen;
+  for (int i = 0; i < 17; ++i) {
+    if (!IsDigit(s[i])) {
+      return InvalidArgumentError(
+          absl::StrFormat("character at position %d is %s, expected a digit",
+                          i + 1, Show(s[i])));
+    }
+    id.id_[i] = s[i];
+  }
+  char check = s[17] == 'x' ? 'X' : s[17];
+  if (!IsDigit(check) && check != 'X') {
+    return InvalidArgumentError(absl::StrFormat(
+        "check character at position 18 is %s, expected a digit or 'X'",
+        Show(s[17])));
+  }
+  id.id_[17] = check;
+  const char* p = id.id_.data();
+
+  CitizenParts& parts = id.citizen_;
+  absl::Status st = CitizenRegionCheck(
+      Digits(p, 6), "region code at positions 1-6", &parts.region);
+  if (!st.ok()) return st;
+
+  int year = Digits(p + 6, 4), month = Digits(p + 10, 2),
+      day = Digits(p + 12, 2);
+  absl::string_view date_text(p + 6, 8);
+  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month)) {
+    return InvalidArgumentError(absl::StrFormat(
+        "birth date at positions 7-14 is %s, which is not a calendar date",
+        date_text));
+  }
+  if (year < 1900) {
+    return InvalidArgumentError(absl::StrFormat(
+        "birth date at positions 7-14 is %s, before 1900-01-01", date_text));
+  }
+  parts.birth_date = absl::CivilDay(year, month, day);
+  if (parts.birth_date > today) {
+    return InvalidArgumentError(absl::StrFormat(
+        "birth date at positions 7-14 is %s, which is in the future (today "
+        "is %s in China Standard Time)",
+        date_text, absl::FormatCivilTime(today)));
+  }
+  parts.sequence = Digits(p + 14, 3);
+  parts.sex = (p[16] - '0') % 2 == 1 ? Sex::kMale : Sex::kFemale;
+
+  char expected = CitizenCheck(p);
+  if (expected != check) {
+    return InvalidArgumentError(
+        absl::StrFormat("check character at position 18 is %s, expected '%c'",
+                        Show(s[17]), expected));
+  }
+  return id;
+}
+
+absl::StatusOr<SubjectId> SubjectIdParser::CreditCode(absl::string_view s) {
+  SubjectId id;
+  id.kind_ = SubjectKind::kLegalPerson;
+  for (int i = 0; i < kSubjectIdLength; ++i) {
+    char c = ToUpper(s[i]);
+    if (kCreditValue[static_cast<unsigned char>(c)] < 0) {
+      return InvalidArgumentError(absl::StrFormat(
+          "character at position %d is %s, which is not in the credit-code "
+          "alphabet (0-9 and A-Y except I, O, S, V, Z)",
+          i + 1, Show(s[i])));
+    }
+    id.id_[i] = c;
+  }
+  const char* p = id.id_.data();
+  CreditCodeParts& parts = id.credit_code_;
+
+  const Department* dept = FindDepartment(p[0]);
+  if (dept == nullptr) {
+    return InvalidArgumentError(absl::StrFormat(
+        "registration department code at position 1 is %s, expected one of "
+        "1-9, A, N, Y",
+        Show(s[0])));
+  }
+  const OrgType* type = FindType(*dept, p[1]);
+  if (type == nullptr) {
+    return InvalidArgumentError(absl::StrFormat(
+        "organisation type at position 2 is %s, which is not a type of "
+        "registration department %c (%s); expected %s",
+        Show(s[1]), dept->code, dept->name, dept->expected_types));
+  }
+  parts.registration_department = dept->code;
+  parts.registration_department_name = dept->name;
+  parts.registration_department_name_zh = dept->name_zh;
+  parts.organisation_type = type->code;
+  parts.organisation_type_name = type->name;
+  parts.organisation_type_name_zh = type->name_zh;
+
+  for (int i = 2; i < 8; ++i) {
+    if (!IsDigit(p[i])) {
+      return InvalidArgumentError(absl::StrFormat(
+          "character at position %d is %s, expected a digit (administrative "
+          "division, positions 3-8)",
+          i + 1, Show(s[i])));
+    }
+  }
+  int region = Digits(p + 2, 6);
+  if (region == 100000) {
+    // Bodies registered at central level carry the national code.
+    parts.region.code = region;
+  } else {
+    absl::Status st = ProvinceCheck(
+        region, "administrative division at positions 3-8", &parts.region);
+    if (!st.ok()) return st;
+  }
+
+  char expected = CreditCheck(p);
+  if (expected != p[17]) {
+    return InvalidArgumentError(
+        absl::StrFormat("check character at position 18 is %s, expected '%c'",
+                        Show(s[17]), expected));
+  }
+  char org_expected = OrgCheck(p + 8);
+  if (org_expected != p[16]) {
+    return InvalidArgumentError(absl::StrFormat(
+        "organisation code check character at position 17 is %s, expected "
+        "'%c' (GB 11714 over positions 9-16)",
+        Show(s[16]), org_expected));
+  }
+  return id;
+}
+
+// ---------------------------------------------------------------------------
+
+absl::string_view SubjectKindName(SubjectKind kind) {
+  return kind == SubjectKind::kCitizen ? "citizen" : "legal_person";
+}
+
+absl::string_view SexName(Sex sex) {
+  return sex == Sex::kMale ? "male" : "female";
+}
+
+datarun::v1::Subject SubjectId::ToProto() const {
+  datarun::v1::Subject proto;
+  proto.set_kind(kind_ == SubjectKind::kCitizen
+                     ? datarun::v1::SUBJECT_KIND_CITIZEN
+                     : datarun::v1::SUBJECT_KIND_LEGAL_PERSON);
+  proto.set_id(id_.data(), id_.size());
+  return proto;
+}
+
+absl::StatusOr<SubjectId> ParseCitizenId(absl::string_view text,
+                                         absl::Time now) {
+  absl::Status st = CheckCommon(text);
+  if (!st.ok()) return st;
+  return SubjectIdParser::Citizen(text, TodayInChina(now));
+}
+
+absl::StatusOr<SubjectId> ParseCreditCode(absl::string_view text) {
+  absl::Status st = CheckCommon(text);
+  if (!st.ok()) return st;
+  return SubjectIdParser::CreditCode(text);
+}
+
+absl::StatusOr<SubjectId> ParseSubjectId(absl::string_view text,
+                                         absl::Time now) {
+  absl::Status st = CheckCommon(text);
+  if (!st.ok()) return st;
+  bool citizen_shape = true;
+  for (int i = 0; i < 17; ++i) citizen_shape &= IsDigit(text[i]);
+  citizen_shape &= IsDigit(text[17]) || text[17] == 'X' || text[17] == 'x';
+  if (!citizen_shape ||
+      internal::ProvinceName(Digits(text.data(), 2)).empty()) {
+    return SubjectIdParser::CreditCode(text);
+  }
+  absl::StatusOr<SubjectId> citizen =
+      SubjectIdParser::Citizen(text, TodayInChina(now));
+  if (citizen.ok()) return citizen;
+  absl::StatusOr<SubjectId> credit = SubjectIdParser::CreditCode(text);
+  if (credit.ok()) return credit;
+  return InvalidArgumentError(
+      absl::StrCat("not a valid citizen id (", citizen.status().message(),
+                   ") nor credit code (", credit.status().message(), ")"));
+}
+
+absl::StatusOr<SubjectId> SubjectIdFromProto(const datarun::v1::Subject& proto,
+                                             absl::Time now) {
+  switch (proto.kind()) {
+    case datarun::v1::SUBJECT_KIND_CITIZEN:
+      return ParseCitizenId(proto.id(), now);
+    case datarun::v1::SUBJECT_KIND_LEGAL_PERSON:
+      return ParseCreditCode(proto.id());
+    case datarun::v1::SUBJECT_KIND_UNSPECIFIED:
+      return ParseSubjectId(proto.id(), now);
+    default:
+      return InvalidArgumentError(
+          absl::StrFormat("subject kind %d is not a known SubjectKind",
+                          static_cast<int>(proto.kind())));
+  }
+}
+
+absl::StatusOr<char> ComputeCitizenCheckChar(absl::string_view first17) {
+  if (first17.size() != 17) {
+    return InvalidArgumentError(
+        absl::StrFormat("length is %d, expected 17", first17.size()));
+  }
+  for (int i = 0; i < 17; ++i) {
+    if (!IsDigit(first17[i])) {
+      return InvalidArgumentError(
+          absl::StrFormat("character at position %d is %s, expected a digit",
+                          i + 1, Show(first17[i])));
+    }
+  }
+  return CitizenCheck(first17.data());
+}
+
+absl::StatusOr<char> ComputeCreditCodeCheckChar(absl::string_view first17) {
+  if (first17.size() != 17) {
+    return InvalidArgumentError(
+        absl::StrFormat("length is %d, expected 17", first17.size()));
+  }
+  for (int i = 0; i < 17; ++i) {
+    if (kCreditValue[static_cast<unsigned char>(first17[i])] < 0) {
+      return InvalidArgumentError(absl::StrFormat(
+          "character at position %d is %s, which is not in the credit-code "
+          "alphabet (0-9 and A-Y except I, O, S, V, Z)",
+          i + 1, Show(first17[i])));
+    }
+  }
+  return CreditCheck(first17.data());
+}
+
+absl::StatusOr<char> ComputeOrganisationCodeCheckChar(absl::string_view body8) {
+  if (body8.size() != 8) {
+    return InvalidArgumentError(
+        absl::StrFormat("length is %d, expected 8", body8.size()));
+  }
+  for (int i = 0; i < 8; ++i) {
+    char c = body8[i];
+    if (!IsDigit(c) && !(c >= 'A' && c <= 'Z')) {
+      return InvalidArgumentError(absl::StrFormat(
+          "character at position %d is %s, expected a digit or an upper-case "
+          "letter",
+          i + 1, Show(c)));
+    }
+  }
+  return OrgCheck(body8.data());
+}
+
+absl::StatusOr<Region> LookupRegion(int code) {
+  if (code < 0 || code > 999999) {
+    return InvalidArgumentError(
+        absl::StrFormat("region code %d is not 6 digits", code));
+  }
+  Region region;
+  absl::Status st = CitizenRegionCheck(code, "region code", &region);
+  if (!st.ok()) return st;
+  return region;
+}
+
+absl::StatusOr<std::string> MakeCitizenId(int region, absl::CivilDay birth_date,
+                                          int sequence) {
+  absl::StatusOr<Region> r = LookupRegion(region);
+  if (!r.ok()) return r.status();
+  if (birth_date.year() < 1900 || birth_date.year() > 9999) {
+    return InvalidArgumentError(
+        absl::StrFormat("birth date %s is outside 1900-01-01..9999-12-31",
+                        absl::FormatCivilTime(birth_date)));
+  }
+  if (sequence < 0 || sequence > 999) {
+    return InvalidArgumentError(
+        absl::StrFormat("sequence %d is outside 0..999", sequence));
+  }
+  std::string id = absl::StrFormat(
+      "%06d%04d%02d%02d%03d", region, static_cast<int>(birth_date.year()),
+      birth_date.month(), birth_date.day(), sequence);
+  id.push_back(CitizenCheck(id.data()));
+  return id;
+}
+
+absl::StatusOr<std::string> MakeCreditCode(
+    char registration_department, char organisation_type, int region,
+    absl::string_view organisation_body) {
+  if (region < 0 || region > 999999) {
+    return InvalidArgumentError(
+        absl::StrFormat("region code %d is not 6 digits", region));
+  }
+  if (organisation_body.size() != 8) {
+    return InvalidArgumentError(
+        absl::StrFormat("organisation code body is %d characters, expected 8",
+                        organisation_body.size()));
+  }
+  std::string id;
+  id.reserve(kSubjectIdLength);
+  id.push_back(registration_department);
+  id.push_back(organisation_type);
+  absl::StrAppendFormat(&id, "%06d", region);
+  id.append(organisation_body.data(), organisation_body.size());
+  for (int i = 8; i < 16; ++i) {
+    if (kCreditValue[static_cast<unsigned char>(id[i])] < 0) {
+      return InvalidArgumentError(absl::StrFormat(
+          "organisation code body character %d is %s, which is not in the "
+          "credit-code alphabet",
+          i - 7, Show(id[i])));
+    }
+  }
+  char org_check = OrgCheck(id.data() + 8);
+  if (kCreditValue[static_cast<unsigned char>(org_check)] < 0) {
+    // Cannot happen (checks are 0-9 or X), kept so a table edit cannot
+    // silently produce an invalid code.
+    return absl::InternalError("organisation check outside the alphabet");
+  }
+  id.push_back(org_check);
+  if (kCreditValue[static_cast<unsigned char>(id[0])] < 0 ||
+      kCreditValue[static_cast<unsigned char>(id[1])] < 0) {
+    return InvalidArgumentError(absl::StrFormat(
+        "registration department %s or organisation type %s is not in the "
+        "credit-code alphabet",
+        Show(registration_department), Show(organisation_type)));
+  }
+  id.push_back(CreditCheck(id.data()));
+  // Department/type/division rules live in one place: the parser.
+  absl::StatusOr<SubjectId> parsed = SubjectIdParser::CreditCode(id);
+  if (!parsed.ok()) return parsed.status();
+  return id;
+}
+
+// ---------------------------------------------------------------------------
+
+uint64_t SubjectIdGenerator::Uniform(uint64_t n) {
+  // Multiply-shift: deterministic and unbiased enough for synthetic data
+  // (bias below 2^-40 for the n used here).
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(rng_()) * n) >>
+                               64);
+}
+
+std::string SubjectIdGenerator::NextCitizenId() {
+  static const absl::CivilDay kFirst(1930, 1, 1);
+  static const int64_t kSpan = absl::CivilDay(2020, 12, 31) - kFirst + 1;
+  int region;
+  if (Uniform(2) == 0) {
+    region = internal::ZhejiangCountyCode(
+        static_cast<int>(Uniform(internal::ZhejiangCountyCount())));
+  } else {
+    int province;
+    do {
+      province = static_cast<int>(10 + Uniform(80));
+    } while (province == 33 || internal::ProvinceName(province).empty());
+    region = province * 10000 + static_cast<int>(1 + Uniform(20)) * 100 +
+             static_cast<int>(1 + Uniform(30));
+  }
+  absl::CivilDay birth = kFirst + static_cast<int64_t>(Uniform(kSpan));
+  int sequence = static_cast<int>(Uniform(1000));
+  absl::StatusOr<std::string> id = MakeCitizenId(region, birth, sequence);
+  // Inputs are valid by construction; a failure is a bug in the tables.
+  return id.ok() ? *std::move(id) : std::string();
+}
+
+std::string SubjectIdGenerator::NextCreditCode() {
+  char dept_code, type_code;
+  if (Uniform(10) < 6) {
+    dept_code = '9';
+    type_code = '1';
+  } else {
+    const Department& d = kDepartments[Uniform(std::size(kDepartments))];
+    dept_code = d.code;
+    type_code = d.types[Uniform(d.type_count)].code;
+  }
+  int region;
+  uint64_t r = Uniform(20);
+  if (r == 0) {
+    region = 100000;
+  } else if (r < 11) {
+    region = internal::ZhejiangCountyCode(
+        static_cast<int>(Uniform(internal::ZhejiangCountyCount())));
+  } else {
+    int province;
+    do {
+      province = static_cast<int>(10 + Uniform(80));
+    } while (internal::ProvinceName(province).empty());
+    region = province * 10000 + static_cast<int>(Uniform(10000));
+  }
+  char body[8];
+  for (char& c : body) c = kCreditAlphabet[Uniform(kCreditAlphabetSize)];
+  absl::StatusOr<std::string> id = MakeCreditCode(
+      dept_code, type_code, region, absl::string_view(body, sizeof(body)));
+  return id.ok() ? *std::move(id) : std::string();
+}
+
+}  // namespace datarun::subject

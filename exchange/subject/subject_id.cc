@@ -14,9 +14,13 @@ namespace datarun::subject {
 // Builds SubjectId values; the only code allowed to touch its fields.
 class SubjectIdParser {
  public:
+  // `structure_ok`, when given, is set to whether every check before the
+  // check characters passed (so a failure is a checksum mismatch only).
   static absl::StatusOr<SubjectId> Citizen(absl::string_view s,
-                                           absl::CivilDay today);
-  static absl::StatusOr<SubjectId> CreditCode(absl::string_view s);
+                                           absl::CivilDay today,
+                                           bool* structure_ok = nullptr);
+  static absl::StatusOr<SubjectId> CreditCode(absl::string_view s,
+                                              bool* structure_ok = nullptr);
 };
 
 namespace {
@@ -380,7 +384,9 @@ absl::Status CitizenRegionCheck(int code, absl::string_view where,
 // ---------------------------------------------------------------------------
 
 absl::StatusOr<SubjectId> SubjectIdParser::Citizen(absl::string_view s,
-                                                   absl::CivilDay today) {
+                                                   absl::CivilDay today,
+                                                   bool* structure_ok) {
+  if (structure_ok != nullptr) *structure_ok = false;
   SubjectId id;
   id.kind_ = SubjectKind::kCitizen;
   for (int i = 0; i < 17; ++i) {
@@ -426,6 +432,7 @@ absl::StatusOr<SubjectId> SubjectIdParser::Citizen(absl::string_view s,
   }
   parts.sequence = Digits(p + 14, 3);
   parts.sex = (p[16] - '0') % 2 == 1 ? Sex::kMale : Sex::kFemale;
+  if (structure_ok != nullptr) *structure_ok = true;
 
   char expected = CitizenCheck(p);
   if (expected != check) {
@@ -436,7 +443,9 @@ absl::StatusOr<SubjectId> SubjectIdParser::Citizen(absl::string_view s,
   return id;
 }
 
-absl::StatusOr<SubjectId> SubjectIdParser::CreditCode(absl::string_view s) {
+absl::StatusOr<SubjectId> SubjectIdParser::CreditCode(absl::string_view s,
+                                                      bool* structure_ok) {
+  if (structure_ok != nullptr) *structure_ok = false;
   SubjectId id;
   id.kind_ = SubjectKind::kLegalPerson;
   for (int i = 0; i < kSubjectIdLength; ++i) {
@@ -490,6 +499,7 @@ absl::StatusOr<SubjectId> SubjectIdParser::CreditCode(absl::string_view s) {
         region, "administrative division at positions 3-8", &parts.region);
     if (!st.ok()) return st;
   }
+  if (structure_ok != nullptr) *structure_ok = true;
 
   char expected = CreditCheck(p);
   if (expected != p[17]) {
@@ -550,11 +560,15 @@ absl::StatusOr<SubjectId> ParseSubjectId(absl::string_view text,
       internal::ProvinceName(Digits(text.data(), 2)).empty()) {
     return SubjectIdParser::CreditCode(text);
   }
+  bool citizen_structure = false, credit_structure = false;
   absl::StatusOr<SubjectId> citizen =
-      SubjectIdParser::Citizen(text, TodayInChina(now));
+      SubjectIdParser::Citizen(text, TodayInChina(now), &citizen_structure);
   if (citizen.ok()) return citizen;
-  absl::StatusOr<SubjectId> credit = SubjectIdParser::CreditCode(text);
+  absl::StatusOr<SubjectId> credit =
+      SubjectIdParser::CreditCode(text, &credit_structure);
   if (credit.ok()) return credit;
+  if (!credit_structure) return citizen.status();
+  if (!citizen_structure) return credit.status();
   return InvalidArgumentError(
       absl::StrCat("not a valid citizen id (", citizen.status().message(),
                    ") nor credit code (", credit.status().message(), ")"));

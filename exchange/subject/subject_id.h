@@ -114,7 +114,11 @@ class SubjectId {
 //     a credit code (e.g. 91..., 92..., 93...).
 //  3. Otherwise the id is ambiguous (a credit code can be all digits):
 //     it is a citizen id if it validates as one, else a credit code if it
-//     validates as one, else the error names both failures.
+//     validates as one. If neither: when it does not even have a credit
+//     code's structure (department, type, division) the citizen error is
+//     returned, when it lacks a citizen id's structure (region, date) the
+//     credit-code error, and when both fail only on check characters the
+//     error names both.
 // `now` bounds birth dates ("not in the future", in China Standard Time).
 absl::StatusOr<SubjectId> ParseSubjectId(absl::string_view text,
                                          absl::Time now = absl::Now());

@@ -290,11 +290,19 @@ TEST(ParseSubjectId, DetectsKind) {
   EXPECT_EQ(digits->kind(), SubjectKind::kLegalPerson);
   EXPECT_EQ(digits->credit_code().organisation_type_name,
             "grassroots legal service office");
-  // Neither: both reasons are given.
+  // Neither, and not structured like a credit code (division 010619): the
+  // citizen error alone.
   ExpectError(ParseSubjectId("330106199003071235", Now()),
+              "check character at position 18 is '5', expected '6'");
+  // Neither, and not structured like a citizen id (Zhejiang has no
+  // prefecture 3333): the credit-code error alone.
+  ExpectError(ParseSubjectId("333301061000000085", Now()),
+              "check character at position 18 is '5', expected '4'");
+  // Structured like both and failing both checks: both reasons are given.
+  ExpectError(ParseSubjectId("113301199003071201", Now()),
               "not a valid citizen id (check character at position 18 is "
-              "'5', expected '6') nor credit code (administrative division at "
-              "positions 3-8 is 010619");
+              "'1', expected '2') nor credit code (check character at "
+              "position 18 is '1', expected 'B')");
   // A letter makes it a credit code, whose error is reported.
   ExpectError(ParseSubjectId("9135O100M000100Y43", Now()),
               "character at position 5 is 'O', which is not in the "

@@ -41,6 +41,11 @@ class CollectingErrorCollector : public pb::io::ErrorCollector {
   std::vector<std::string> errors_;
 };
 
+std::string SensitivityKey(absl::string_view class_id,
+                           absl::string_view field) {
+  return absl::StrCat(class_id, absl::string_view("\0", 1), field);
+}
+
 }  // namespace
 
 absl::StatusOr<Catalog> ParseCatalog(absl::string_view text,
@@ -105,6 +110,11 @@ void CatalogIndex::Build() {
     payloads_.emplace(
         c.id(), pb::DescriptorPool::generated_pool()->FindMessageTypeByName(
                     c.payload_type()));
+    by_department_[c.source_department()].push_back(&c);
+    for (const auto& fs : c.field_sensitivities()) {
+      sensitivities_.emplace(SensitivityKey(c.id(), fs.field()),
+                             fs.sensitivity());
+    }
   }
 }
 
@@ -135,6 +145,25 @@ const pb::Descriptor* CatalogIndex::PayloadDescriptor(
     absl::string_view class_id) const {
   auto it = payloads_.find(class_id);
   return it == payloads_.end() ? nullptr : it->second;
+}
+
+datarun::v1::Sensitivity CatalogIndex::FieldSensitivity(
+    absl::string_view class_id, absl::string_view field) const {
+  const pb::Descriptor* payload = PayloadDescriptor(class_id);
+  if (payload == nullptr ||
+      payload->FindFieldByName(std::string(field)) == nullptr) {
+    return datarun::v1::SENSITIVITY_UNSPECIFIED;
+  }
+  auto it = sensitivities_.find(SensitivityKey(class_id, field));
+  return it == sensitivities_.end() ? datarun::v1::SENSITIVITY_INTERNAL
+                                    : it->second;
+}
+
+std::vector<const DataClass*> CatalogIndex::ClassesFromDepartment(
+    absl::string_view department_id) const {
+  auto it = by_department_.find(department_id);
+  return it == by_department_.end() ? std::vector<const DataClass*>()
+                                    : it->second;
 }
 
 std::vector<std::string> CatalogIndex::DataTopics() const {

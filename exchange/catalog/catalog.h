@@ -75,6 +75,16 @@ class CatalogIndex {
   const google::protobuf::Descriptor* PayloadDescriptor(
       absl::string_view class_id) const;
 
+  // Sensitivity of top-level payload field `field` of class `class_id`:
+  // the catalog's level, SENSITIVITY_INTERNAL for fields it does not list,
+  // SENSITIVITY_UNSPECIFIED when the class or the field does not exist.
+  datarun::v1::Sensitivity FieldSensitivity(absl::string_view class_id,
+                                            absl::string_view field) const;
+  // Classes whose authoritative source is `department_id`, in catalog order
+  // (empty for an unknown department).
+  std::vector<const datarun::v1::DataClass*> ClassesFromDepartment(
+      absl::string_view department_id) const;
+
   // Every data topic, in catalog order.
   std::vector<std::string> DataTopics() const;
 
@@ -90,6 +100,10 @@ class CatalogIndex {
   absl::flat_hash_map<std::string, const datarun::v1::DataClass*> by_topic_;
   absl::flat_hash_map<std::string, const google::protobuf::Descriptor*>
       payloads_;
+  // "<class>\0<field>" -> level, for the fields the catalog lists.
+  absl::flat_hash_map<std::string, datarun::v1::Sensitivity> sensitivities_;
+  absl::flat_hash_map<std::string, std::vector<const datarun::v1::DataClass*>>
+      by_department_;
 };
 
 }  // namespace datarun::catalog

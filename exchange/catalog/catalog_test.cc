@@ -107,6 +107,32 @@ TEST(LoadCatalogTest, ShippedCatalogLoadsAndIndexes) {
               idx.FindDataClass(c.id()));
     EXPECT_NE(idx.PayloadDescriptor(c.id()), nullptr) << c.id();
   }
+  EXPECT_EQ(
+      idx.FieldSensitivity("criminal_record_status", "has_criminal_record"),
+      datarun::v1::SENSITIVITY_SECRET);
+  EXPECT_EQ(idx.FieldSensitivity("household_registration", "address"),
+            datarun::v1::SENSITIVITY_SENSITIVE);
+  // Not listed: internal by default.
+  EXPECT_EQ(idx.FieldSensitivity("household_registration", "household_number"),
+            datarun::v1::SENSITIVITY_INTERNAL);
+  EXPECT_EQ(idx.FieldSensitivity("household_registration", "no_such_field"),
+            datarun::v1::SENSITIVITY_UNSPECIFIED);
+  EXPECT_EQ(idx.FieldSensitivity("no_such_class", "address"),
+            datarun::v1::SENSITIVITY_UNSPECIFIED);
+
+  std::vector<const datarun::v1::DataClass*> from_ps =
+      idx.ClassesFromDepartment("public_security");
+  EXPECT_GE(from_ps.size(), 5u);
+  size_t total = 0;
+  for (const auto& d : catalog->departments()) {
+    for (const auto* c : idx.ClassesFromDepartment(d.id())) {
+      EXPECT_EQ(c->source_department(), d.id());
+      ++total;
+    }
+  }
+  // Every class is reachable from exactly one department.
+  EXPECT_EQ(total, static_cast<size_t>(catalog->data_classes_size()));
+  EXPECT_TRUE(idx.ClassesFromDepartment("nobody").empty());
   EXPECT_NE(idx.FindDataClass("consent_grant"), nullptr);
   EXPECT_NE(idx.FindDataClass("delegation"), nullptr);
   ASSERT_GE(idx.catalog().matters_size(), 1);

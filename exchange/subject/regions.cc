@@ -5,9 +5,10 @@
 namespace datarun::subject::internal {
 namespace {
 
+// string_view rather than const char* so a lookup never runs strlen.
 struct Entry {
   int code;
-  const char* name;
+  absl::string_view name;
 };
 
 // The 34 province-level divisions in use (GB/T 2260).
@@ -200,43 +201,39 @@ constexpr Entry kZhejiangCounties[] = {
 
 // Flat arrays indexed by code, built at compile time, so a lookup is one
 // load on the ingest hot path.
-constexpr std::array<const char*, 100> kProvinceByCode = [] {
-  std::array<const char*, 100> t{};
+constexpr std::array<absl::string_view, 100> kProvinceByCode = [] {
+  std::array<absl::string_view, 100> t{};
   for (const Entry& e : kProvinces) t[e.code] = e.name;
   return t;
 }();
 
-constexpr std::array<const char*, 100> kZhejiangPrefectureByCode = [] {
-  std::array<const char*, 100> t{};
+constexpr std::array<absl::string_view, 100> kZhejiangPrefectureByCode = [] {
+  std::array<absl::string_view, 100> t{};
   for (const Entry& e : kZhejiangPrefectures) t[e.code % 100] = e.name;
   return t;
 }();
 
-constexpr std::array<const char*, 100 * 100> kZhejiangCountyByCode = [] {
-  std::array<const char*, 100 * 100> t{};
+constexpr std::array<absl::string_view, 100 * 100> kZhejiangCountyByCode = [] {
+  std::array<absl::string_view, 100 * 100> t{};
   for (const Entry& e : kZhejiangCounties) t[e.code % 10000] = e.name;
   return t;
 }();
-
-absl::string_view OrEmpty(const char* s) {
-  return s == nullptr ? absl::string_view() : absl::string_view(s);
-}
 
 }  // namespace
 
 absl::string_view ProvinceName(int province) {
   if (province < 0 || province >= 100) return {};
-  return OrEmpty(kProvinceByCode[province]);
+  return kProvinceByCode[province];
 }
 
 absl::string_view ZhejiangPrefectureName(int prefecture4) {
   if (prefecture4 / 100 != 33) return {};
-  return OrEmpty(kZhejiangPrefectureByCode[prefecture4 % 100]);
+  return kZhejiangPrefectureByCode[prefecture4 % 100];
 }
 
 absl::string_view ZhejiangCountyName(int county6) {
   if (county6 / 10000 != 33) return {};
-  return OrEmpty(kZhejiangCountyByCode[county6 % 10000]);
+  return kZhejiangCountyByCode[county6 % 10000];
 }
 
 int ZhejiangCountyCount() {

@@ -1,5 +1,6 @@
 #include "exchange/subject/subject_id.h"
 
+#include <climits>
 #include <cstdint>
 #include <iterator>
 #include <string>
@@ -30,16 +31,17 @@ using absl::InvalidArgumentError;
 // ---------------------------------------------------------------------------
 // Tables of GB 32100-2015 (table 1, with amendment No. 1 which added A and N).
 
+// Names are string_views so copying them into a result never runs strlen.
 struct OrgType {
   char code;
-  const char* name;
-  const char* name_zh;
+  absl::string_view name;
+  absl::string_view name_zh;
 };
 
 struct Department {
   char code;
-  const char* name;
-  const char* name_zh;
+  absl::string_view name;
+  absl::string_view name_zh;
   const OrgType* types;
   int type_count;
   const char* expected_types;  // for error messages
@@ -227,14 +229,23 @@ int DaysInMonth(int y, int m) {
   return kDays[m - 1];
 }
 
-// Today's date in China Standard Time (UTC+8, no DST), by arithmetic rather
-// than a time-zone lookup because this runs once per parsed id.
+// Today's date in China Standard Time (UTC+8, no DST). Runs once per parsed
+// id, so the civil-date conversion is cached per thread for the current day.
 absl::CivilDay TodayInChina(absl::Time now) {
   if (now == absl::InfiniteFuture()) return absl::CivilDay(9999, 12, 31);
   if (now == absl::InfinitePast()) return absl::CivilDay(1, 1, 1);
   int64_t secs = absl::ToUnixSeconds(now) + 8 * 3600;
   int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-  return absl::CivilDay(1970, 1, 1) + days;
+  struct Cache {
+    int64_t days = INT64_MIN;
+    absl::CivilDay day;
+  };
+  thread_local Cache cache;
+  if (cache.days != days) {
+    cache.day = absl::CivilDay(1970, 1, 1) + days;
+    cache.days = days;
+  }
+  return cache.day;
 }
 
 // ---------------------------------------------------------------------------

@@ -12,6 +12,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "exchange/catalog/catalog.h"
+#include "exchange/seal/key_store.h"
+#include "exchange/seal/seal.h"
 #include "proto/datarun/v1/departments/payloads.h"
 
 namespace datarun::catalog::internal {
@@ -166,14 +168,27 @@ class Checker {
         if (!keys.insert(key.key_id()).second) {
           AddError(where, key_entity, "duplicate key_id in the department");
         }
-        if (key.algorithm() == datarun::v1::SEAL_ALGORITHM_UNSPECIFIED) {
-          AddError(where, key_entity, "algorithm is not set");
+        seal::SealAlgorithm algorithm;
+        switch (key.algorithm()) {
+          case datarun::v1::SEAL_ALGORITHM_SM2_SM3:
+            algorithm = seal::SealAlgorithm::kSm2Sm3;
+            break;
+          case datarun::v1::SEAL_ALGORITHM_ED25519:
+            algorithm = seal::SealAlgorithm::kEd25519;
+            break;
+          default:
+            AddError(where, key_entity, "algorithm is not set");
+            continue;
         }
-        if (!absl::StrContains(key.public_key_pem(),
-                               "-----BEGIN PUBLIC KEY-----")) {
-          AddError(where, key_entity,
-                   "public_key_pem is not a PEM public key "
-                   "(\"-----BEGIN PUBLIC KEY-----\" missing)");
+        // Parsing the key now (OpenSSL) turns a truncated PEM or a key of
+        // the wrong algorithm into a load error instead of a failure to
+        // verify the first certificate.
+        auto verifier = seal::LoadVerifier(key.public_key_pem(),
+                                           {d.id(), key.key_id(), algorithm});
+        if (!verifier.ok()) {
+          AddError(
+              where, key_entity,
+              absl::StrCat("public_key_pem: ", verifier.status().message()));
         }
         if (key.has_valid_from() && key.has_valid_until() &&
             !Before(key.valid_from(), key.valid_until())) {

@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "exchange/seal/key_store.h"
+#include "exchange/seal/seal.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -353,18 +355,54 @@ TEST(ValidateCatalogTest, BuiltInCodeWithoutLines) {
   EXPECT_FALSE(index.ok());
 }
 
-TEST(ValidateCatalogTest, SealKeyChecks) {
+TEST(ValidateCatalogTest, SealKeysAreParsedAndMatchTheirAlgorithm) {
   auto catalog = LoadCatalog(WriteTemp("minimal2.textproto", kMinimal));
   ASSERT_TRUE(catalog.ok()) << catalog.status();
-  auto* key = catalog->mutable_departments(0)->add_seal_keys();
-  key->set_key_id("ps-1");
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  seal::KeyStore store(absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/keys"));
+  auto sm2 =
+      store.Generate("public_security", "ps-sm2", seal::SealAlgorithm::kSm2Sm3);
+  ASSERT_TRUE(sm2.ok()) << sm2.status();
+  auto ed =
+      store.Generate("public_security", "ps-ed", seal::SealAlgorithm::kEd25519);
+  ASSERT_TRUE(ed.ok()) << ed.status();
+
+  auto* d = catalog->mutable_departments(0);
+  auto* key = d->add_seal_keys();
+  key->set_key_id("ps-sm2");
   key->set_algorithm(datarun::v1::SEAL_ALGORITHM_SM2_SM3);
-  key->set_public_key_pem("not a key");
+  key->set_public_key_pem(sm2->public_pem);
+  auto* key2 = d->add_seal_keys();
+  key2->set_key_id("ps-ed");
+  key2->set_algorithm(datarun::v1::SEAL_ALGORITHM_ED25519);
+  key2->set_public_key_pem(ed->public_pem);
+  EXPECT_TRUE(ValidateCatalog(*catalog, "c").ok())
+      << ValidateCatalog(*catalog, "c");
+
+  // An SM2 key declared as Ed25519.
+  key->set_algorithm(datarun::v1::SEAL_ALGORITHM_ED25519);
   EXPECT_THAT(std::string(ValidateCatalog(*catalog, "c").message()),
-              HasSubstr("seal key \"ps-1\": public_key_pem is not a PEM"));
-  key->set_public_key_pem(
-      "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n");
-  EXPECT_TRUE(ValidateCatalog(*catalog, "c").ok());
+              AllOf(HasSubstr("department \"public_security\" seal key "
+                              "\"ps-sm2\": public_key_pem: "),
+                    HasSubstr("sm2 key but ed25519 was declared")));
+  key->set_algorithm(datarun::v1::SEAL_ALGORITHM_SM2_SM3);
+
+  // A truncated PEM.
+  key->set_public_key_pem(sm2->public_pem.substr(0, 60));
+  EXPECT_THAT(std::string(ValidateCatalog(*catalog, "c").message()),
+              HasSubstr("seal key \"ps-sm2\": public_key_pem: "));
+  key->set_public_key_pem(sm2->public_pem);
+
+  key2->set_algorithm(datarun::v1::SEAL_ALGORITHM_UNSPECIFIED);
+  EXPECT_THAT(std::string(ValidateCatalog(*catalog, "c").message()),
+              HasSubstr("seal key \"ps-ed\": algorithm is not set"));
+  key2->set_algorithm(datarun::v1::SEAL_ALGORITHM_ED25519);
+
+  key2->set_key_id("ps-sm2");
+  EXPECT_THAT(std::string(ValidateCatalog(*catalog, "c").message()),
+              HasSubstr("duplicate key_id in the department"));
+  key2->set_key_id("ps-ed");
+
   key->mutable_valid_from()->set_seconds(200);
   key->mutable_valid_until()->set_seconds(100);
   EXPECT_THAT(std::string(ValidateCatalog(*catalog, "c").message()),

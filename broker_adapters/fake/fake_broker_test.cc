@@ -79,8 +79,8 @@ TEST(FakeBrokerTest, KeysKeepPerPartitionOrderAndOffsets) {
     EXPECT_EQ(reports[i].partition,
               Murmur2Partition(absl::StrCat("k", i % 5), 4));
   }
-  auto consumer = broker.NewConsumer({.group_id = "g"}).value();
   Recorder rec;
+  auto consumer = broker.NewConsumer({.group_id = "g"}).value();
   ASSERT_TRUE(consumer->Subscribe({"^dr\\.data\\..*"}, &rec).ok());
   std::map<std::string, std::vector<int>> by_key;
   std::vector<Message> batch;
@@ -112,8 +112,8 @@ TEST(FakeBrokerTest, StartOffsetsSeekAndPause) {
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(producer->Send({"t", "", absl::StrCat(i)}, nullptr).ok());
   }
-  auto consumer = broker.NewConsumer({.group_id = "g"}).value();
   Recorder rec;
+  auto consumer = broker.NewConsumer({.group_id = "g"}).value();
   rec.starts[{"t", 0}] = 7;
   ASSERT_TRUE(consumer->Subscribe({"t"}, &rec).ok());
   std::vector<Message> batch;
@@ -142,8 +142,8 @@ TEST(FakeBrokerTest, OffsetPastEndRestartsAtBeginning) {
   ASSERT_TRUE(broker.CreateTopic("t", 1).ok());
   auto producer = broker.NewProducer({}).value();
   ASSERT_TRUE(producer->Send({"t", "", "a"}, nullptr).ok());
-  auto consumer = broker.NewConsumer({.group_id = "g"}).value();
   Recorder rec;
+  auto consumer = broker.NewConsumer({.group_id = "g"}).value();
   rec.starts[{"t", 0}] = 1000;  // e.g. stored against an older cluster
   ASSERT_TRUE(consumer->Subscribe({"t"}, &rec).ok());
   std::vector<Message> batch;
@@ -157,9 +157,9 @@ TEST(FakeBrokerTest, GroupCoPartitionsAndRebalancesOnJoinAndLeave) {
   ASSERT_TRUE(broker.CreateTopic("dr.data.a.x", 4).ok());
   ASSERT_TRUE(broker.CreateTopic("dr.data.b.y", 4).ok());
   ASSERT_TRUE(broker.CreateTopic("dr.query.req", 4).ok());
+  Recorder r1, r2;  // outlive the consumers, as broker.h requires
   auto c1 = broker.NewConsumer({.group_id = "g"}).value();
   auto c2 = broker.NewConsumer({.group_id = "g"}).value();
-  Recorder r1, r2;
   std::vector<Message> batch;
   ASSERT_TRUE(c1->Subscribe({"^dr\\.data\\..*"}, &r1).ok());
   ASSERT_TRUE(c1->Poll(1, absl::Milliseconds(1), &batch).ok());

@@ -1,0 +1,278 @@
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "broker_adapters/kafka/client_config.h"
+#include "broker_adapters/kafka/kafka_clients.h"
+#include "broker_adapters/kafka/status.h"
+#include "common/log.h"
+
+namespace datarun::broker::kafka_internal {
+namespace {
+
+int TimeoutMs(absl::Duration d) {
+  return static_cast<int>(
+      std::clamp<int64_t>(absl::ToInt64Milliseconds(d), 0, 1 << 30));
+}
+
+// Owns an rd_kafka_topic_partition_list_t.
+struct PartitionList {
+  explicit PartitionList(const std::vector<TopicPartition>& tps)
+      : list(rd_kafka_topic_partition_list_new(static_cast<int>(tps.size()))) {
+    for (const auto& tp : tps) {
+      rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition);
+    }
+  }
+  ~PartitionList() { rd_kafka_topic_partition_list_destroy(list); }
+  rd_kafka_topic_partition_list_t* list;
+};
+
+std::vector<TopicPartition> ToVector(
+    const rd_kafka_topic_partition_list_t* list) {
+  std::vector<TopicPartition> out;
+  out.reserve(list->cnt);
+  for (int i = 0; i < list->cnt; ++i) {
+    out.push_back({list->elems[i].topic, list->elems[i].partition});
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class KafkaConsumer : public Consumer {
+ public:
+  absl::Status Init(rd_kafka_conf_t* conf) {
+    rd_kafka_conf_set_opaque(conf, this);
+    rd_kafka_conf_set_rebalance_cb(conf, &KafkaConsumer::OnRebalance);
+    auto rk = NewHandle(RD_KAFKA_CONSUMER, conf);
+    if (!rk.ok()) return rk.status();
+    rk_ = *rk;
+    rd_kafka_poll_set_consumer(rk_);
+    return absl::OkStatus();
+  }
+
+  ~KafkaConsumer() override {
+    if (rk_ == nullptr) return;
+    Close().IgnoreError();
+    rd_kafka_destroy(rk_);
+  }
+
+  absl::Status Subscribe(const std::vector<std::string>& topics,
+                         RebalanceHandler* handler) override {
+    if (closed_) return absl::FailedPreconditionError("consumer is closed");
+    if (handler == nullptr) {
+      return absl::InvalidArgumentError("Subscribe: null RebalanceHandler");
+    }
+    if (topics.empty()) {
+      return absl::InvalidArgumentError("Subscribe: empty topic list");
+    }
+    handler_ = handler;
+    PartitionList list({});
+    for (const std::string& t : topics) {
+      rd_kafka_topic_partition_list_add(list.list, t.c_str(),
+                                        RD_KAFKA_PARTITION_UA);
+    }
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_, list.list);
+    return KafkaStatus(err, "subscribe");
+  }
+
+  absl::Status Poll(size_t max_messages, absl::Duration timeout,
+                    std::vector<Message>* out) override {
+    out->clear();
+    if (closed_) return absl::FailedPreconditionError("consumer is closed");
+    const absl::Time deadline = absl::Now() + timeout;
+    int wait_ms = TimeoutMs(timeout);
+    while (out->size() < max_messages) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, wait_ms);
+      if (!callback_status_.ok()) {
+        if (m != nullptr) rd_kafka_message_destroy(m);
+        return std::exchange(callback_status_, absl::OkStatus());
+      }
+      if (m == nullptr) {
+        if (!out->empty()) break;
+        wait_ms = TimeoutMs(deadline - absl::Now());
+        if (wait_ms == 0) break;
+        continue;
+      }
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        absl::Status s = HandleError(m);
+        rd_kafka_message_destroy(m);
+        if (!s.ok()) return s;
+        continue;
+      }
+      Append(m, out);
+      rd_kafka_message_destroy(m);
+      wait_ms = 0;  // take what is already fetched, do not wait for more
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Seek(const TopicPartition& tp, int64_t offset) override {
+    if (assignment_.count(tp) == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("Seek: ", ToString(tp), " is not assigned"));
+    }
+    PartitionList list({tp});
+    list.list->elems[0].offset = offset;
+    rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_, list.list, 5000);
+    if (error != nullptr) {
+      absl::Status s = KafkaStatus(rd_kafka_error_code(error),
+                                   absl::StrCat("seek ", ToString(tp)));
+      rd_kafka_error_destroy(error);
+      return s;
+    }
+    return KafkaStatus(list.list->elems[0].err,
+                       absl::StrCat("seek ", ToString(tp)));
+  }
+
+  absl::Status Pause(const std::vector<TopicPartition>& partitions) override {
+    for (const auto& tp : partitions) {
+      if (assignment_.count(tp) == 0) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("Pause: ", ToString(tp), " is not assigned"));
+      }
+    }
+    PartitionList list(partitions);
+    return KafkaStatus(rd_kafka_pause_partitions(rk_, list.list), "pause");
+  }
+
+  absl::Status Resume(const std::vector<TopicPartition>& partitions) override {
+    std::vector<TopicPartition> assigned;
+    for (const auto& tp : partitions) {
+      if (assignment_.count(tp) > 0) assigned.push_back(tp);
+    }
+    PartitionList list(assigned);
+    return KafkaStatus(rd_kafka_resume_partitions(rk_, list.list), "resume");
+  }
+
+  std::vector<TopicPartition> Assignment() const override {
+    return {assignment_.begin(), assignment_.end()};
+  }
+
+  absl::StatusOr<Watermarks> QueryWatermarks(const TopicPartition& tp,
+                                             absl::Duration timeout) override {
+    Watermarks w;
+    rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(rk_, tp.topic.c_str(), tp.partition,
+                                         &w.low, &w.high, TimeoutMs(timeout));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return KafkaStatus(err, absl::StrCat("watermarks of ", ToString(tp)));
+    }
+    return w;
+  }
+
+  absl::Status Close() override {
+    if (closed_ || rk_ == nullptr) return absl::OkStatus();
+    closed_ = true;
+    // Fires the revoke callback for the whole assignment.
+    return KafkaStatus(rd_kafka_consumer_close(rk_), "closing consumer");
+  }
+
+ private:
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* partitions,
+                          void* opaque) {
+    auto* self = static_cast<KafkaConsumer*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      std::vector<TopicPartition> tps = ToVector(partitions);
+      absl::flat_hash_map<TopicPartition, int64_t> starts;
+      if (self->handler_ != nullptr) starts = self->handler_->OnAssigned(tps);
+      for (int i = 0; i < partitions->cnt; ++i) {
+        auto& e = partitions->elems[i];
+        auto it = starts.find(TopicPartition{e.topic, e.partition});
+        e.offset = it == starts.end() ? kOffsetBeginning : it->second;
+      }
+      rd_kafka_resp_err_t aerr = rd_kafka_assign(rk, partitions);
+      if (aerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        self->callback_status_ = KafkaStatus(aerr, "assigning partitions");
+        return;
+      }
+      self->assignment_.clear();
+      self->assignment_.insert(tps.begin(), tps.end());
+    } else {
+      std::vector<TopicPartition> tps = ToVector(partitions);
+      if (self->handler_ != nullptr && !tps.empty()) {
+        self->handler_->OnRevoked(tps);
+      }
+      rd_kafka_assign(rk, nullptr);
+      self->assignment_.clear();
+    }
+  }
+
+  absl::Status HandleError(const rd_kafka_message_t* m) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return absl::OkStatus();
+    const std::string where =
+        m->rkt != nullptr
+            ? absl::StrCat(rd_kafka_topic_name(m->rkt), "[", m->partition, "]")
+            : std::string("consumer");
+    char errstr[512];
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL ||
+        rd_kafka_fatal_error(rk_, errstr, sizeof(errstr)) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return absl::InternalError(absl::StrCat(
+          "fatal consumer error on ", where, ": ", rd_kafka_message_errstr(m)));
+    }
+    absl::Status s = KafkaStatus(m->err, where);
+    switch (s.code()) {
+      case absl::StatusCode::kPermissionDenied:
+      case absl::StatusCode::kUnauthenticated:
+      case absl::StatusCode::kInvalidArgument:
+        return absl::Status(s.code(), absl::StrCat(s.message(), ": ",
+                                                   rd_kafka_message_errstr(m)));
+      default:
+        // Transient (broker down, leader moving, topic not created yet):
+        // librdkafka retries by itself.
+        DR_LOG(WARNING) << "consumer: " << s << ": "
+                        << rd_kafka_message_errstr(m);
+        return absl::OkStatus();
+    }
+  }
+
+  static void Append(const rd_kafka_message_t* m, std::vector<Message>* out) {
+    Message& msg = out->emplace_back();
+    msg.topic = rd_kafka_topic_name(m->rkt);
+    msg.partition = m->partition;
+    msg.offset = m->offset;
+    if (m->key != nullptr) {
+      msg.key.assign(static_cast<const char*>(m->key), m->key_len);
+    }
+    if (m->payload != nullptr) {
+      msg.value.assign(static_cast<const char*>(m->payload), m->len);
+    }
+    rd_kafka_headers_t* headers = nullptr;
+    if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* name;
+      const void* value;
+      size_t size;
+      for (size_t i = 0;
+           rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+           RD_KAFKA_RESP_ERR_NO_ERROR;
+           ++i) {
+        msg.headers.emplace_back(
+            name, value == nullptr
+                      ? std::string()
+                      : std::string(static_cast<const char*>(value), size));
+      }
+    }
+    rd_kafka_timestamp_type_t type;
+    const int64_t ts = rd_kafka_message_timestamp(m, &type);
+    msg.timestamp = ts >= 0 ? absl::FromUnixMillis(ts) : absl::UnixEpoch();
+  }
+
+  rd_kafka_t* rk_ = nullptr;
+  RebalanceHandler* handler_ = nullptr;
+  std::set<TopicPartition> assignment_;
+  absl::Status callback_status_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Consumer>> NewKafkaConsumer(
+    rd_kafka_conf_t* conf) {
+  auto consumer = std::make_unique<KafkaConsumer>();
+  absl::Status s = consumer->Init(conf);
+  if (!s.ok()) return s;
+  return consumer;
+}
+
+}  // namespace datarun::broker::kafka_internal

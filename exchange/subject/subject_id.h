@@ -16,7 +16,8 @@
 // Parsing is on the ingest hot path: no regex, no heap allocation (SubjectId
 // holds the 18 characters inline and names point at static tables).
 //
-// Thread-safety: all free functions are pure and safe from any thread.
+// Thread-safety: all free functions are safe from any thread (the only state
+// is a thread_local cache of today's date).
 // SubjectId is a value type. SubjectIdGenerator is not thread-safe (one per
 // thread or external locking).
 #ifndef DATARUN_EXCHANGE_SUBJECT_SUBJECT_ID_H_

@@ -1,5 +1,6 @@
 #include "exchange/subject/subject_id.h"
 
+#include <random>
 #include <string>
 
 #include "absl/status/status.h"
@@ -451,6 +452,51 @@ TEST(Property, GeneratedCreditCodesValidAndSubstitutionsRejected) {
     }
   }
   EXPECT_EQ(rejected, kPropertyIds * kSubjectIdLength * 30);
+}
+
+// Robustness: arbitrary bytes (mostly near-valid ids with random edits)
+// never crash, only ever yield OK or InvalidArgument, and an accepted id is a
+// fixed point of normalisation.
+TEST(Property, ArbitraryInputIsRejectedCleanlyOrNormalisedStably) {
+  SubjectIdGenerator gen(99);
+  std::mt19937_64 rng(12345);
+  static constexpr char kAscii[] =
+      "0123456789XxABCDEFGHIJKLMNOPQRSTUVWXYZaoz -\t\n\0";
+  const std::string bytes =
+      std::string(kAscii, sizeof(kAscii) - 1) + "\xEF\xBC\x90\xC3\xA9\xFF";
+  int accepted = 0;
+  for (int n = 0; n < 20000; ++n) {
+    std::string id = n % 2 == 0 ? gen.NextCitizenId() : gen.NextCreditCode();
+    int edits = static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits; ++e) {
+      size_t pos = id.empty() ? 0 : rng() % (id.size() + 1);
+      char c = bytes[rng() % bytes.size()];
+      switch (rng() % 3) {
+        case 0:  // replace
+          if (pos < id.size()) id[pos] = c;
+          break;
+        case 1:  // insert
+          id.insert(id.begin() + pos, c);
+          break;
+        default:  // delete
+          if (pos < id.size()) id.erase(pos, 1);
+      }
+    }
+    auto parsed = ParseSubjectId(id, Now());
+    if (!parsed.ok()) {
+      ASSERT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+      ASSERT_FALSE(parsed.status().message().empty());
+      continue;
+    }
+    ++accepted;
+    std::string normalised(parsed->id());
+    auto again = ParseSubjectId(normalised, Now());
+    ASSERT_TRUE(again.ok()) << normalised;
+    ASSERT_EQ(again->id(), normalised);
+    ASSERT_EQ(again->kind(), parsed->kind());
+  }
+  // Unedited ids (a quarter of the inputs) are all accepted.
+  EXPECT_GT(accepted, 20000 / 4 - 500);
 }
 
 }  // namespace

@@ -1,0 +1,103 @@
+// AuditLog: turns each request's AuditEvents into links of a per-partition
+// hash chain, hands them to an AuditSink and waits for the acknowledgement,
+// so the caller (the resolver) sends no response before its audit event is
+// durable. Every `checkpoint_every` links it seals the chain head with the
+// exchange's seal and stores it as the partition's chain head in the
+// StateStore.
+//
+// Fail-closed: when the sink refuses a link, or does not acknowledge it in
+// time, the partition's chain stops (every later Record fails) because the
+// link may or may not be on the bus and the next link would hash over it;
+// the daemon restarts the partition from the last link read back from
+// dr.audit (Resume).
+//
+// Thread-safety: all methods may be called concurrently. Appends to one
+// partition are serialised by that partition's mutex (which also keeps the
+// sink's call order equal to the chain order); the wait for the ack happens
+// outside it, so acks of one partition overlap.
+#ifndef DATARUN_EXCHANGE_AUDIT_AUDIT_LOG_H_
+#define DATARUN_EXCHANGE_AUDIT_AUDIT_LOG_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "exchange/audit/audit_sink.h"
+#include "exchange/audit/chain.h"
+#include "exchange/seal/seal.h"
+#include "exchange/state/state_store.h"
+#include "proto/datarun/v1/audit.pb.h"
+
+namespace datarun::audit {
+
+struct AuditLogOptions {
+  // Seal the head every this many links of a partition (0: never
+  // automatically; Checkpoint() still works).
+  uint64_t checkpoint_every = 1000;
+  // How long Record waits for the sink's acknowledgement.
+  absl::Duration ack_timeout = absl::Seconds(10);
+};
+
+class AuditLog {
+ public:
+  // `sink` is required. `signer` (the exchange's seal) and `heads` may be
+  // null: then no checkpoint is sealed / stored. None is owned; all must
+  // outlive the log.
+  AuditLog(AuditSink* sink, const seal::Signer* signer,
+           state::StateStore* heads, AuditLogOptions options = {});
+
+  // Continues partition's chain after a link already on the bus (its
+  // sequence and event hash), e.g. after replaying dr.audit at start-up.
+  // FailedPrecondition once the partition has appended in this process.
+  absl::Status Resume(int32_t partition, uint64_t last_sequence,
+                      std::string last_hash);
+
+  // Sets event_id ("<partition>-<sequence>") on the event, appends it to the
+  // partition's chain, writes the link to the sink and waits for the ack.
+  // Returns the acknowledged link.
+  absl::StatusOr<datarun::v1::ChainLink> Record(int32_t partition,
+                                                datarun::v1::AuditEvent event);
+
+  // Seals the partition's current head now (and stores it as chain head).
+  // FailedPrecondition when there is no signer or the chain is empty.
+  absl::StatusOr<datarun::v1::SealedCheckpoint> Checkpoint(int32_t partition);
+
+  // Every checkpoint sealed so far, all partitions, in sealing order.
+  std::vector<datarun::v1::SealedCheckpoint> checkpoints() const;
+
+ private:
+  struct Chain {
+    absl::Mutex mu;
+    uint64_t next_sequence ABSL_GUARDED_BY(mu) = 0;
+    std::string head ABSL_GUARDED_BY(mu) = GenesisHash();
+    bool appended ABSL_GUARDED_BY(mu) = false;
+    // Set when a write failed; the chain accepts nothing more.
+    absl::Status broken ABSL_GUARDED_BY(mu);
+  };
+
+  Chain* GetChain(int32_t partition);
+  absl::StatusOr<datarun::v1::SealedCheckpoint> SealLocked(int32_t partition,
+                                                           Chain* chain)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(chain->mu);
+
+  AuditSink* const sink_;
+  const seal::Signer* const signer_;
+  state::StateStore* const heads_;
+  const AuditLogOptions options_;
+
+  mutable absl::Mutex mu_;
+  // Chains are never removed, so a Chain* stays valid without mu_.
+  absl::flat_hash_map<int32_t, std::unique_ptr<Chain>> chains_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<datarun::v1::SealedCheckpoint> checkpoints_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace datarun::audit
+
+#endif  // DATARUN_EXCHANGE_AUDIT_AUDIT_LOG_H_

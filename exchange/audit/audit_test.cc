@@ -1,0 +1,287 @@
+#include <unistd.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "exchange/audit/audit_log.h"
+#include "exchange/audit/audit_sink.h"
+#include "exchange/audit/chain.h"
+#include "exchange/audit/usage.h"
+#include "exchange/seal/fake/fake_seal.h"
+#include "exchange/seal/key_store.h"
+#include "exchange/seal/keyring.h"
+#include "gtest/gtest.h"
+
+namespace datarun::audit {
+namespace {
+
+// A fresh Ed25519 key pair in a new directory under TEST_TMPDIR.
+struct TestKey {
+  std::unique_ptr<seal::Signer> signer;
+  std::string public_pem;
+};
+TestKey NewKey(const seal::KeyIdentity& id) {
+  static int counter = 0;
+  const char* tmp = getenv("TEST_TMPDIR");
+  seal::KeyStore store(
+      absl::StrCat(tmp ? tmp : "/tmp", "/keys-", getpid(), "-", counter++));
+  auto pair = store.Generate(id.department, id.key_id, id.algorithm);
+  EXPECT_TRUE(pair.ok()) << pair.status();
+  auto signer = store.LoadSigner(id.department, id.key_id);
+  EXPECT_TRUE(signer.ok()) << signer.status();
+  return {std::move(*signer), pair->public_pem};
+}
+
+using datarun::v1::AuditEvent;
+using datarun::v1::ChainLink;
+using datarun::v1::SealedCheckpoint;
+
+constexpr char kSubjectA[] = "330106195001010011";
+constexpr char kSubjectB[] = "33010619500101002X";
+
+AuditEvent Event(int i, absl::string_view subject) {
+  AuditEvent e;
+  e.set_request_id(absl::StrCat("req-", i));
+  e.set_requester_department("civil_affairs");
+  e.set_officer_id(absl::StrCat("officer-", i % 3));
+  e.set_matter("low_income_assistance_application");
+  e.mutable_subject()->set_id(std::string(subject));
+  e.set_kind(datarun::v1::QUERY_KIND_PROFILE);
+  e.set_decision(datarun::v1::DECISION_ALLOW);
+  e.set_rule("agreement.civil_affairs.low_income");
+  e.mutable_time()->set_seconds(1'790'000'000 + i);
+  auto* d = e.add_disclosed();
+  d->set_data_class("household_registration");
+  d->add_fields("address");
+  return e;
+}
+
+class AuditChainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    seal::KeyIdentity id{"big_data_bureau", "bdb-2026",
+                         seal::SealAlgorithm::kEd25519};
+    TestKey key = NewKey(id);
+    ASSERT_NE(key.signer, nullptr);
+    signer_ = std::move(key.signer);
+    ASSERT_TRUE(
+        keyring_.Add({id.department, id.key_id, id.algorithm, key.public_pem})
+            .ok());
+    AuditLogOptions options;
+    options.checkpoint_every = 4;
+    log_ = std::make_unique<AuditLog>(&sink_, signer_.get(), nullptr, options);
+    for (int i = 0; i < 10; ++i) {
+      auto link = log_->Record(7, Event(i, i % 2 ? kSubjectA : kSubjectB));
+      ASSERT_TRUE(link.ok()) << link.status();
+      EXPECT_EQ(link->sequence(), static_cast<uint64_t>(i));
+    }
+    links_ = sink_.links();
+    checkpoints_ = log_->checkpoints();
+  }
+
+  absl::Status Verify(const std::vector<ChainLink>& links,
+                      const std::vector<SealedCheckpoint>& cps) {
+    return VerifyChain(7, links, cps, keyring_).status();
+  }
+
+  MemoryAuditSink sink_;
+  std::unique_ptr<seal::Signer> signer_;
+  seal::SealKeyring keyring_;
+  std::unique_ptr<AuditLog> log_;
+  std::vector<ChainLink> links_;
+  std::vector<SealedCheckpoint> checkpoints_;
+};
+
+TEST_F(AuditChainTest, IntactChainVerifies) {
+  ASSERT_EQ(links_.size(), 10u);
+  ASSERT_EQ(checkpoints_.size(), 2u);  // after links 3 and 7
+  EXPECT_EQ(checkpoints_[0].sequence(), 3u);
+  EXPECT_EQ(checkpoints_[1].sequence(), 7u);
+  auto report = VerifyChain(7, links_, checkpoints_, keyring_);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->links, 10u);
+  EXPECT_EQ(report->checkpoints, 2u);
+  AuditEvent e;
+  ASSERT_TRUE(e.ParseFromString(links_[5].event_bytes()));
+  EXPECT_EQ(e.event_id(), "7-5");
+}
+
+TEST_F(AuditChainTest, AlteredEventDetected) {
+  auto links = links_;
+  AuditEvent e;
+  ASSERT_TRUE(e.ParseFromString(links[4].event_bytes()));
+  e.set_officer_id("someone-else");
+  links[4].set_event_bytes(e.SerializeAsString());
+  absl::Status st = Verify(links, checkpoints_);
+  EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(st.message().find("link #4"), std::string::npos) << st;
+  EXPECT_NE(st.message().find("altered"), std::string::npos) << st;
+}
+
+TEST_F(AuditChainTest, AlteredAndRehashedEventDetectedByNextLink) {
+  auto links = links_;
+  AuditEvent e;
+  ASSERT_TRUE(e.ParseFromString(links[4].event_bytes()));
+  e.set_decision(datarun::v1::DECISION_DENY);
+  links[4] = MakeLink(7, 4, links[4].prev_hash(), e.SerializeAsString());
+  absl::Status st = Verify(links, {});
+  EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(st.message().find("link #5"), std::string::npos) << st;
+}
+
+TEST_F(AuditChainTest, WholeTailRewrittenDetectedByCheckpoint) {
+  // An insider recomputes every hash from link 2 on: the chain is
+  // self-consistent again, only the sealed head gives it away.
+  auto links = links_;
+  AuditEvent e;
+  ASSERT_TRUE(e.ParseFromString(links[2].event_bytes()));
+  e.set_matter("something_else");
+  links[2] = MakeLink(7, 2, links[1].event_hash(), e.SerializeAsString());
+  for (int i = 3; i < 10; ++i) {
+    links[i] =
+        MakeLink(7, i, links[i - 1].event_hash(), links[i].event_bytes());
+  }
+  EXPECT_TRUE(Verify(links, {}).ok());
+  absl::Status st = Verify(links, checkpoints_);
+  EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(st.message().find("sequence 3"), std::string::npos) << st;
+}
+
+TEST_F(AuditChainTest, RemovedEventDetected) {
+  auto links = links_;
+  links.erase(links.begin() + 6);
+  absl::Status st = Verify(links, checkpoints_);
+  EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(st.message().find("removed"), std::string::npos) << st;
+}
+
+TEST_F(AuditChainTest, RemovedTailDetectedByCheckpoint) {
+  auto links = links_;
+  links.resize(6);  // checkpoint at sequence 7 is beyond the end
+  absl::Status st = Verify(links, checkpoints_);
+  EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(st.message().find("beyond"), std::string::npos) << st;
+}
+
+TEST_F(AuditChainTest, ReorderedEventsDetected) {
+  auto links = links_;
+  std::swap(links[2], links[3]);
+  absl::Status st = Verify(links, checkpoints_);
+  EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(st.message().find("link #2"), std::string::npos) << st;
+}
+
+TEST_F(AuditChainTest, InsertedEventDetected) {
+  auto links = links_;
+  ChainLink forged = MakeLink(7, 5, links[4].event_hash(),
+                              Event(99, kSubjectA).SerializeAsString());
+  links.insert(links.begin() + 5, forged);
+  absl::Status st = Verify(links, checkpoints_);
+  EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(st.message().find("link #6"), std::string::npos) << st;
+}
+
+TEST_F(AuditChainTest, ForgedCheckpointDetected) {
+  auto cps = checkpoints_;
+  // Pointing a genuine seal at another head invalidates the signature.
+  cps[1].set_head_hash(links_[6].event_hash());
+  cps[1].set_sequence(6);
+  absl::Status st = Verify(links_, cps);
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnauthenticated) << st;
+
+  // A checkpoint sealed by a key the keyring does not know.
+  seal::KeyIdentity other{"big_data_bureau", "stolen",
+                          seal::SealAlgorithm::kEd25519};
+  TestKey stolen = NewKey(other);
+  ASSERT_NE(stolen.signer, nullptr);
+  auto forged =
+      SealCheckpoint(*stolen.signer, 7, 9, links_[9].event_hash(), absl::Now());
+  ASSERT_TRUE(forged.ok());
+  st = Verify(links_, {*forged});
+  EXPECT_EQ(st.code(), absl::StatusCode::kNotFound) << st;
+
+  // An unsealed checkpoint.
+  auto unsealed = checkpoints_[0];
+  unsealed.clear_seal();
+  EXPECT_EQ(Verify(links_, {unsealed}).code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(AuditChainTest, UsageListsSubjectsEntriesNewestFirst) {
+  auto usage = UsageFor(links_, kSubjectA);
+  ASSERT_TRUE(usage.ok()) << usage.status();
+  ASSERT_EQ(usage->size(), 5u);
+  EXPECT_EQ((*usage)[0].audit_event_id(), "7-9");
+  EXPECT_EQ((*usage)[4].audit_event_id(), "7-1");
+  EXPECT_EQ((*usage)[0].requester_department(), "civil_affairs");
+  EXPECT_EQ((*usage)[0].matter(), "low_income_assistance_application");
+  EXPECT_EQ((*usage)[0].data_classes(0), "household_registration");
+  auto none = UsageFor(links_, "330106195001010038");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(AuditLog, FailedAckWithholdsAndStopsPartition) {
+  MemoryAuditSink sink;
+  AuditLog log(&sink, nullptr, nullptr);
+  ASSERT_TRUE(log.Record(0, Event(0, kSubjectA)).ok());
+  sink.Fail(absl::UnavailableError("broker down"));
+  auto r = log.Record(0, Event(1, kSubjectA));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  sink.Fail(absl::OkStatus());
+  EXPECT_EQ(log.Record(0, Event(2, kSubjectA)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Other partitions go on.
+  EXPECT_TRUE(log.Record(1, Event(3, kSubjectA)).ok());
+  EXPECT_EQ(log.Checkpoint(1).status().code(),
+            absl::StatusCode::kFailedPrecondition);  // no signer
+}
+
+TEST(AuditLog, ConcurrentAppendsFormOneChainPerPartition) {
+  MemoryAuditSink sink;
+  AuditLog log(&sink, nullptr, nullptr);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&log, t] {
+      for (int i = 0; i < 200; ++i) {
+        ASSERT_TRUE(log.Record(i % 2, Event(t * 1000 + i, kSubjectA)).ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<ChainLink> p0, p1;
+  for (const auto& l : sink.links())
+    (l.partition() == 0 ? p0 : p1).push_back(l);
+  seal::SealKeyring keyring;
+  EXPECT_TRUE(VerifyChain(0, p0, {}, keyring).ok());
+  EXPECT_TRUE(VerifyChain(1, p1, {}, keyring).ok());
+  EXPECT_EQ(p0.size(), 400u);
+}
+
+TEST(AuditLog, ResumeContinuesAnExistingChain) {
+  MemoryAuditSink sink;
+  {
+    AuditLog first(&sink, nullptr, nullptr);
+    for (int i = 0; i < 3; ++i)
+      ASSERT_TRUE(first.Record(2, Event(i, kSubjectA)).ok());
+  }
+  auto links = sink.links();
+  AuditLog second(&sink, nullptr, nullptr);
+  ASSERT_TRUE(
+      second.Resume(2, links.back().sequence(), links.back().event_hash())
+          .ok());
+  auto link = second.Record(2, Event(3, kSubjectB));
+  ASSERT_TRUE(link.ok());
+  EXPECT_EQ(link->sequence(), 3u);
+  seal::SealKeyring keyring;
+  EXPECT_TRUE(VerifyChain(2, sink.links(), {}, keyring).ok());
+  EXPECT_EQ(second.Resume(2, 0, std::string(32, 'x')).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace datarun::audit

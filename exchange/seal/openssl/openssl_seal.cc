@@ -138,6 +138,12 @@ class ContextFactory {
         strategy_(strategy) {}
 
   absl::Status Init() {
+    const int max_size = EVP_PKEY_get_size(key_.get());
+    if (max_size <= 0) {
+      return OpenSslError(absl::StatusCode::kInternal,
+                          "EVP_PKEY_get_size failed");
+    }
+    max_signature_size_ = static_cast<size_t>(max_size);
     if (strategy_ != ContextStrategy::kCopyTemplate) return absl::OkStatus();
     template_.reset(EVP_MD_CTX_new());
     if (template_ == nullptr) {
@@ -146,6 +152,8 @@ class ContextFactory {
     }
     return InitContext(template_.get(), key_.get(), algorithm_, sign_);
   }
+
+  size_t max_signature_size() const { return max_signature_size_; }
 
   absl::StatusOr<MdCtxPtr> New() const {
     MdCtxPtr ctx(EVP_MD_CTX_new());
@@ -170,7 +178,9 @@ class ContextFactory {
   const SealAlgorithm algorithm_;
   const bool sign_;
   const ContextStrategy strategy_;
-  MdCtxPtr template_;  // set once in Init(), read-only afterwards
+  // Set once in Init(), read-only afterwards.
+  MdCtxPtr template_;
+  size_t max_signature_size_ = 0;
 };
 
 class OpenSslSigner : public Signer {
@@ -185,11 +195,8 @@ class OpenSslSigner : public Signer {
   absl::StatusOr<std::string> Sign(absl::string_view data) const override {
     ASSIGN_OR_RETURN(MdCtxPtr ctx, factory_.New());
     const auto* in = reinterpret_cast<const unsigned char*>(data.data());
-    size_t len = 0;
-    if (EVP_DigestSign(ctx.get(), nullptr, &len, in, data.size()) != 1) {
-      return OpenSslError(absl::StatusCode::kInternal,
-                          "EVP_DigestSign (size) failed");
-    }
+    // The key's maximum signature size saves a sizing call per signature.
+    size_t len = factory_.max_signature_size();
     std::string sig(len, '\0');
     // A context is good for one signature; this one was made for this call.
     if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(&sig[0]),

@@ -132,7 +132,9 @@ absl::StatusOr<SubjectId> ParseCitizenId(absl::string_view text,
 absl::StatusOr<SubjectId> ParseCreditCode(absl::string_view text);
 
 // Validates a proto Subject: the id must be of the stated kind (UNSPECIFIED
-// means auto-detect, as ParseSubjectId).
+// means auto-detect, as ParseSubjectId). The result's id() is normalised; a
+// caller that requires the proto to be in normal form already (as
+// subject.proto promises) compares it with proto.id().
 absl::StatusOr<SubjectId> SubjectIdFromProto(const datarun::v1::Subject& proto,
                                              absl::Time now = absl::Now());
 
@@ -144,8 +146,12 @@ absl::StatusOr<char> ComputeCreditCodeCheckChar(absl::string_view first17);
 // GB 11714 check character over the 8-character organisation code body.
 absl::StatusOr<char> ComputeOrganisationCodeCheckChar(absl::string_view body8);
 
-// Decodes a 6-digit region code; error if the province is not in use or the
-// code is not a known Zhejiang county (see subject_id.cc for the limits).
+// Decodes and checks a 6-digit region code as for a citizen id: the
+// province must be one of the 34 in use; in Zhejiang (33) prefecture and
+// county must be in the embedded GB/T 2260 table (current and historical
+// codes, see regions.cc); elsewhere only the shape is checked (prefecture
+// 01-90, county 00-99), since the full national table is not embedded.
+// Credit codes check only the province (or 100000, central level).
 absl::StatusOr<Region> LookupRegion(int code);
 
 // Builds a valid citizen id. `region` must pass LookupRegion, `birth_date`

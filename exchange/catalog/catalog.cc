@@ -1,5 +1,6 @@
 #include "exchange/catalog/catalog.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -68,6 +69,11 @@ absl::StatusOr<Catalog> ParseCatalog(absl::string_view text,
 }
 
 absl::StatusOr<Catalog> LoadCatalog(absl::string_view path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(std::string(path), ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": is a directory, not a catalog file"));
+  }
   std::ifstream in{std::string(path), std::ios::binary};
   if (!in) {
     return absl::NotFoundError(

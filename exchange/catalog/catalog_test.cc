@@ -340,6 +340,19 @@ TEST(LoadCatalogTest, MissingFileIsNotFound) {
               HasSubstr("/nonexistent/catalog.textproto"));
 }
 
+TEST(LoadCatalogTest, DirectoryAndEmptyFileAreClearErrors) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  std::string dir = tmp != nullptr ? tmp : "/tmp";
+  auto c = LoadCatalog(dir);
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(std::string(c.status().message()),
+              HasSubstr(absl::StrCat(dir, ": is a directory")));
+  c = LoadCatalog(WriteTemp("empty.textproto", ""));
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(std::string(c.status().message()),
+              HasSubstr("empty.textproto: catalog: version is empty"));
+}
+
 TEST(ValidateCatalogTest, BuiltInCodeWithoutLines) {
   datarun::v1::Catalog catalog;
   catalog.set_version("x");

@@ -44,7 +44,7 @@ using datarun::seal::KeyStore;
 using datarun::seal::SealAlgorithm;
 
 int UsageError(absl::string_view message) {
-  std::fprintf(stderr, "datarun keygen: %.*s\n",
+  std::fprintf(stderr, "error: %.*s\n",
                static_cast<int>(message.size()), message.data());
   std::fprintf(stderr,
                "usage: datarun keygen --department=D --algorithm=sm2|ed25519 "
@@ -129,7 +129,7 @@ int RunKeygen(const std::vector<std::string>& args) {
     if (pair.status().code() == absl::StatusCode::kAlreadyExists) {
       hint = " (choose another --key_id to rotate the key)";
     }
-    std::fprintf(stderr, "datarun keygen: %s%s\n",
+    std::fprintf(stderr, "error: %s%s\n",
                  std::string(pair.status().message()).c_str(), hint.c_str());
     return 1;
   }

@@ -238,6 +238,15 @@ class Checker {
                                 "program (misspelt, or its proto library is "
                                 "not a dependency)"));
         }
+        // One message per class: a type shared by two classes would let two
+        // departments publish the same facts, defeating 数源确认.
+        auto [it, inserted] = payload_owner_.emplace(c.payload_type(), c.id());
+        if (!inserted) {
+          AddError(Where("data_classes", i, "payload_type"), entity,
+                   absl::StrCat("payload_type \"", c.payload_type(),
+                                "\" is already the payload of data class \"",
+                                it->second, "\""));
+        }
       }
       absl::flat_hash_set<std::string> fields;
       for (int f = 0; f < c.field_sensitivities_size(); ++f) {
@@ -548,6 +557,8 @@ class Checker {
   // Class id -> payload descriptor (nullptr when the type is unknown).
   absl::flat_hash_map<std::string, const pb::Descriptor*> classes_;
   absl::flat_hash_map<std::string, const datarun::v1::Matter*> matters_;
+  // Payload type -> the class it belongs to.
+  absl::flat_hash_map<std::string, std::string> payload_owner_;
 };
 
 }  // namespace

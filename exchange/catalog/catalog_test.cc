@@ -223,6 +223,18 @@ TEST(LoadCatalogTest, UnknownPayloadType) {
                               "is not a message type linked")));
 }
 
+TEST(LoadCatalogTest, PayloadTypeSharedByTwoClasses) {
+  auto c = LoadEdited("shared.textproto",
+                      "datarun.v1.departments.MarriageRegistration",
+                      "datarun.v1.departments.HouseholdRegistration");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(std::string(c.status().message()),
+              AllOf(HasSubstr("shared.textproto:15: "),
+                    HasSubstr("data class \"marriage_registration\""),
+                    HasSubstr("is already the payload of data class "
+                              "\"household_registration\"")));
+}
+
 TEST(LoadCatalogTest, UnknownSensitivityField) {
   auto c = LoadEdited("unknownfield.textproto", R"(field: "address")",
                       R"(field: "adress")");

@@ -2,12 +2,12 @@
 
 #include <climits>
 #include <cstdint>
-#include <iterator>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "exchange/subject/credit_code_tables.h"
 #include "exchange/subject/regions.h"
 
 namespace datarun::subject {
@@ -27,140 +27,24 @@ class SubjectIdParser {
 namespace {
 
 using absl::InvalidArgumentError;
-
-// ---------------------------------------------------------------------------
-// Tables of GB 32100-2015 (table 1, with amendment No. 1 which added A and N).
-
-// Names are string_views so copying them into a result never runs strlen.
-struct OrgType {
-  char code;
-  absl::string_view name;
-  absl::string_view name_zh;
-};
-
-struct Department {
-  char code;
-  absl::string_view name;
-  absl::string_view name_zh;
-  const OrgType* types;
-  int type_count;
-  const char* expected_types;  // for error messages
-};
-
-constexpr OrgType kTypes1[] = {
-    {'1', "government organ", "机关"},
-    {'2', "public institution", "事业单位"},
-    {'3', "mass organisation", "中央编办直接管理机构编制的群众团体"},
-    {'9', "other", "其他"}};
-constexpr OrgType kTypes2[] = {
-    {'1', "resident foreign news agency", "外国常驻新闻机构"},
-    {'9', "other", "其他"}};
-constexpr OrgType kTypes3[] = {
-    {'1', "law firm", "律师执业机构"},
-    {'2', "notary office", "公证处"},
-    {'3', "grassroots legal service office", "基层法律服务所"},
-    {'4', "judicial expertise institution", "司法鉴定机构"},
-    {'5', "arbitration commission", "仲裁委员会"},
-    {'9', "other", "其他"}};
-constexpr OrgType kTypes4[] = {
-    {'1', "foreign cultural centre in China", "外国在华文化中心"},
-    {'9', "other", "其他"}};
-constexpr OrgType kTypes5[] = {
-    {'1', "social group", "社会团体"},
-    {'2', "private non-enterprise unit", "民办非企业单位"},
-    {'3', "foundation", "基金会"},
-    {'9', "other", "其他"}};
-constexpr OrgType kTypes6[] = {
-    {'1', "resident representative office of a foreign tourism authority",
-     "外国旅游部门常驻代表机构"},
-    {'2',
-     "resident representative office of a Hong Kong, Macao or Taiwan tourism "
-     "authority",
-     "港澳台地区旅游部门常驻内地（大陆）代表机构"},
-    {'9', "other", "其他"}};
-constexpr OrgType kTypes7[] = {
-    {'1', "place of religious activity", "宗教活动场所"},
-    {'2', "religious college", "宗教院校"},
-    {'9', "other", "其他"}};
-constexpr OrgType kTypes8[] = {{'1', "grassroots trade union", "基层工会"},
-                               {'9', "other", "其他"}};
-constexpr OrgType kTypes9[] = {
-    {'1', "enterprise", "企业"},
-    {'2', "individual business", "个体工商户"},
-    {'3', "farmers' specialised cooperative", "农民专业合作社"}};
-constexpr OrgType kTypesA[] = {
-    {'1', "military public institution", "军队事业单位"},
-    {'9', "other", "其他"}};
-constexpr OrgType kTypesN[] = {
-    {'1', "group-level collective economic organisation", "组级集体经济组织"},
-    {'2', "village-level collective economic organisation", "村级集体经济组织"},
-    {'3', "township-level collective economic organisation",
-     "乡镇级集体经济组织"},
-    {'9', "other", "其他"}};
-constexpr OrgType kTypesY[] = {{'1', "other", "其他"}};
-
-#define DR_TYPES(t) t, static_cast<int>(sizeof(t) / sizeof(t[0]))
-constexpr Department kDepartments[] = {
-    {'1', "institutional establishment", "机构编制", DR_TYPES(kTypes1),
-     "1, 2, 3 or 9"},
-    {'2', "foreign affairs", "外交", DR_TYPES(kTypes2), "1 or 9"},
-    {'3', "justice administration", "司法行政", DR_TYPES(kTypes3),
-     "1, 2, 3, 4, 5 or 9"},
-    {'4', "culture", "文化", DR_TYPES(kTypes4), "1 or 9"},
-    {'5', "civil affairs", "民政", DR_TYPES(kTypes5), "1, 2, 3 or 9"},
-    {'6', "tourism", "旅游", DR_TYPES(kTypes6), "1, 2 or 9"},
-    {'7', "religious affairs", "宗教", DR_TYPES(kTypes7), "1, 2 or 9"},
-    {'8', "trade union", "工会", DR_TYPES(kTypes8), "1 or 9"},
-    {'9', "industry and commerce", "工商", DR_TYPES(kTypes9), "1, 2 or 3"},
-    {'A', "Central Military Commission establishment office",
-     "中央军委改革和编制办公室", DR_TYPES(kTypesA), "1 or 9"},
-    {'N', "agriculture", "农业", DR_TYPES(kTypesN), "1, 2, 3 or 9"},
-    {'Y', "other", "其他", DR_TYPES(kTypesY), "1"},
-};
-#undef DR_TYPES
-
-const Department* FindDepartment(char c) {
-  switch (c) {
-    case '1':
-    case '2':
-    case '3':
-    case '4':
-    case '5':
-    case '6':
-    case '7':
-    case '8':
-    case '9':
-      return &kDepartments[c - '1'];
-    case 'A':
-      return &kDepartments[9];
-    case 'N':
-      return &kDepartments[10];
-    case 'Y':
-      return &kDepartments[11];
-    default:
-      return nullptr;
-  }
-}
-
-const OrgType* FindType(const Department& d, char c) {
-  for (int i = 0; i < d.type_count; ++i) {
-    if (d.types[i].code == c) return &d.types[i];
-  }
-  return nullptr;
-}
+using internal::Department;
+using internal::FindDepartment;
+using internal::FindType;
+using internal::OrgType;
 
 // ---------------------------------------------------------------------------
 // Character classes and check characters.
 
-constexpr char kCreditAlphabet[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 constexpr int kCreditAlphabetSize = 31;
+static_assert(kCreditCodeAlphabet.size() == kCreditAlphabetSize);
 
 // Value of an upper-case credit-code character (0..30) or -1.
 constexpr std::array<int8_t, 256> kCreditValue = [] {
   std::array<int8_t, 256> t{};
   for (auto& v : t) v = -1;
   for (int i = 0; i < kCreditAlphabetSize; ++i) {
-    t[static_cast<unsigned char>(kCreditAlphabet[i])] = static_cast<int8_t>(i);
+    t[static_cast<unsigned char>(kCreditCodeAlphabet[i])] =
+        static_cast<int8_t>(i);
   }
   return t;
 }();
@@ -201,7 +85,7 @@ char CreditCheck(const char* p) {
     sum += kCreditValue[static_cast<unsigned char>(p[i])] * kCreditWeights[i];
   }
   int v = 31 - sum % 31;
-  return kCreditAlphabet[v == 31 ? 0 : v];
+  return kCreditCodeAlphabet[v == 31 ? 0 : v];
 }
 
 // GB 11714 character value: digits 0-9, letters A=10 .. Z=35.
@@ -658,135 +542,6 @@ absl::StatusOr<Region> LookupRegion(int code) {
   absl::Status st = CitizenRegionCheck(code, "region code", &region);
   if (!st.ok()) return st;
   return region;
-}
-
-absl::StatusOr<std::string> MakeCitizenId(int region, absl::CivilDay birth_date,
-                                          int sequence) {
-  absl::StatusOr<Region> r = LookupRegion(region);
-  if (!r.ok()) return r.status();
-  if (birth_date.year() < 1900 || birth_date.year() > 9999) {
-    return InvalidArgumentError(
-        absl::StrFormat("birth date %s is outside 1900-01-01..9999-12-31",
-                        absl::FormatCivilTime(birth_date)));
-  }
-  if (sequence < 0 || sequence > 999) {
-    return InvalidArgumentError(
-        absl::StrFormat("sequence %d is outside 0..999", sequence));
-  }
-  std::string id = absl::StrFormat(
-      "%06d%04d%02d%02d%03d", region, static_cast<int>(birth_date.year()),
-      birth_date.month(), birth_date.day(), sequence);
-  id.push_back(CitizenCheck(id.data()));
-  return id;
-}
-
-absl::StatusOr<std::string> MakeCreditCode(
-    char registration_department, char organisation_type, int region,
-    absl::string_view organisation_body) {
-  if (region < 0 || region > 999999) {
-    return InvalidArgumentError(
-        absl::StrFormat("region code %d is not 6 digits", region));
-  }
-  if (organisation_body.size() != 8) {
-    return InvalidArgumentError(
-        absl::StrFormat("organisation code body is %d characters, expected 8",
-                        organisation_body.size()));
-  }
-  std::string id;
-  id.reserve(kSubjectIdLength);
-  id.push_back(registration_department);
-  id.push_back(organisation_type);
-  absl::StrAppendFormat(&id, "%06d", region);
-  id.append(organisation_body.data(), organisation_body.size());
-  for (int i = 8; i < 16; ++i) {
-    if (kCreditValue[static_cast<unsigned char>(id[i])] < 0) {
-      return InvalidArgumentError(absl::StrFormat(
-          "organisation code body character %d is %s, which is not in the "
-          "credit-code alphabet",
-          i - 7, Show(id[i])));
-    }
-  }
-  char org_check = OrgCheck(id.data() + 8);
-  if (kCreditValue[static_cast<unsigned char>(org_check)] < 0) {
-    // Cannot happen (checks are 0-9 or X), kept so a table edit cannot
-    // silently produce an invalid code.
-    return absl::InternalError("organisation check outside the alphabet");
-  }
-  id.push_back(org_check);
-  if (kCreditValue[static_cast<unsigned char>(id[0])] < 0 ||
-      kCreditValue[static_cast<unsigned char>(id[1])] < 0) {
-    return InvalidArgumentError(absl::StrFormat(
-        "registration department %s or organisation type %s is not in the "
-        "credit-code alphabet",
-        Show(registration_department), Show(organisation_type)));
-  }
-  id.push_back(CreditCheck(id.data()));
-  // Department/type/division rules live in one place: the parser.
-  absl::StatusOr<SubjectId> parsed = SubjectIdParser::CreditCode(id);
-  if (!parsed.ok()) return parsed.status();
-  return id;
-}
-
-// ---------------------------------------------------------------------------
-
-uint64_t SubjectIdGenerator::Uniform(uint64_t n) {
-  // Multiply-shift: deterministic and unbiased enough for synthetic data
-  // (bias below 2^-40 for the n used here).
-  return static_cast<uint64_t>((static_cast<unsigned __int128>(rng_()) * n) >>
-                               64);
-}
-
-std::string SubjectIdGenerator::NextCitizenId() {
-  static const absl::CivilDay kFirst(1930, 1, 1);
-  static const int64_t kSpan = absl::CivilDay(2020, 12, 31) - kFirst + 1;
-  int region;
-  if (Uniform(2) == 0) {
-    region = internal::ZhejiangCountyCode(
-        static_cast<int>(Uniform(internal::ZhejiangCountyCount())));
-  } else {
-    int province;
-    do {
-      province = static_cast<int>(10 + Uniform(80));
-    } while (province == 33 || internal::ProvinceName(province).empty());
-    region = province * 10000 + static_cast<int>(1 + Uniform(20)) * 100 +
-             static_cast<int>(1 + Uniform(30));
-  }
-  absl::CivilDay birth = kFirst + static_cast<int64_t>(Uniform(kSpan));
-  int sequence = static_cast<int>(Uniform(1000));
-  absl::StatusOr<std::string> id = MakeCitizenId(region, birth, sequence);
-  // Inputs are valid by construction; a failure is a bug in the tables.
-  return id.ok() ? *std::move(id) : std::string();
-}
-
-std::string SubjectIdGenerator::NextCreditCode() {
-  char dept_code, type_code;
-  if (Uniform(10) < 6) {
-    dept_code = '9';
-    type_code = '1';
-  } else {
-    const Department& d = kDepartments[Uniform(std::size(kDepartments))];
-    dept_code = d.code;
-    type_code = d.types[Uniform(d.type_count)].code;
-  }
-  int region;
-  uint64_t r = Uniform(20);
-  if (r == 0) {
-    region = 100000;
-  } else if (r < 11) {
-    region = internal::ZhejiangCountyCode(
-        static_cast<int>(Uniform(internal::ZhejiangCountyCount())));
-  } else {
-    int province;
-    do {
-      province = static_cast<int>(10 + Uniform(80));
-    } while (internal::ProvinceName(province).empty());
-    region = province * 10000 + static_cast<int>(Uniform(10000));
-  }
-  char body[8];
-  for (char& c : body) c = kCreditAlphabet[Uniform(kCreditAlphabetSize)];
-  absl::StatusOr<std::string> id = MakeCreditCode(
-      dept_code, type_code, region, absl::string_view(body, sizeof(body)));
-  return id.ok() ? *std::move(id) : std::string();
 }
 
 }  // namespace datarun::subject

@@ -38,6 +38,10 @@
 namespace datarun::subject {
 
 inline constexpr int kSubjectIdLength = 18;
+// The 31 characters of a unified social credit code, in value order (the
+// value of a character in the check computation is its index).
+inline constexpr absl::string_view kCreditCodeAlphabet =
+    "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 enum class SubjectKind { kCitizen, kLegalPerson };
 enum class Sex { kFemale, kMale };

@@ -63,6 +63,9 @@ ABSL_FLAG(std::string, bootstrap_file, "",
 ABSL_FLAG(std::string, ready_file, "",
           "write 'ready <ms since start>' here once the state is open and "
           "ingest has joined the group");
+ABSL_FLAG(std::string, status_file, "",
+          "rewrite a one-line progress summary here every 200 ms (assigned "
+          "partitions, messages handled, messages stored in the state)");
 ABSL_FLAG(int32_t, metrics_port, 0,
           "serve Prometheus /metrics on this port (0: off)");
 ABSL_FLAG(std::string, metrics_bind, "0.0.0.0", "address /metrics binds to");
@@ -120,6 +123,29 @@ absl::Status ValidateSubject(datarun::v1::SubjectKind kind,
         absl::StrCat("'", id, "' is not in normal form '", parsed->id(), "'"));
   }
   return absl::OkStatus();
+}
+
+// key=value progress line for supervisors and tests.
+void WriteStatus(const std::string& path, const ingest::Ingestor& ingestor,
+                 state::StateStore& store) {
+  uint64_t stored = 0, applied = 0, stale = 0;
+  auto offsets = store.AllOffsets();
+  if (offsets.ok()) {
+    for (const auto& [tp, o] : *offsets) {
+      stored += o.messages;
+      applied += o.applied;
+      stale += o.stale;
+    }
+  }
+  const auto& c = ingestor.counters();
+  absl::Status s = WriteAtomically(
+      path, absl::StrCat(
+                "assigned=", ingestor.Assignment().size(),
+                " messages=", c.messages.load(), " applied=", c.applied.load(),
+                " stale=", c.stale.load(), " rejected=", c.rejected_total(),
+                " pauses=", c.pauses.load(), " stored_messages=", stored,
+                " stored_applied=", applied, " stored_stale=", stale, "\n"));
+  if (!s.ok()) DR_LOG(WARNING) << "datarund: --status_file: " << s;
 }
 
 // Mirrors the ingest and state counters into Prometheus once a second.
@@ -377,6 +403,7 @@ int Main(int argc, char** argv, absl::Time started) {
     ingest_done.store(true);
   });
   bool reported_ready = false;
+  absl::Time last_status = absl::InfinitePast();
   while (!ingest_done.load()) {
     if (!reported_ready && ingestor.ready()) {
       reported_ready = true;
@@ -391,7 +418,12 @@ int Main(int argc, char** argv, absl::Time started) {
       }
     }
     metrics.Update();
-    absl::SleepFor(absl::Milliseconds(reported_ready ? 200 : 5));
+    if (!absl::GetFlag(FLAGS_status_file).empty() && reported_ready &&
+        absl::Now() - last_status >= absl::Milliseconds(200)) {
+      last_status = absl::Now();
+      WriteStatus(absl::GetFlag(FLAGS_status_file), ingestor, **store);
+    }
+    absl::SleepFor(absl::Milliseconds(reported_ready ? 50 : 5));
   }
   ingest_thread.join();
   metrics.Update();

@@ -486,4 +486,24 @@ absl::StatusOr<uint64_t> RocksDbStateStore::CountEntries() {
   return n;
 }
 
+absl::Status RocksDbStateStore::ScanAll(
+    const std::function<void(const Entry&)>& visit) {
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, records_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    Entry e;
+    ASSIGN_OR_RETURN(e.address, DecodeRecordKey(absl::string_view(
+                                    it->key().data(), it->key().size())));
+    ASSIGN_OR_RETURN(DecodedValue d,
+                     DecodeRecordValue(absl::string_view(it->value().data(),
+                                                         it->value().size())));
+    e.version = d.version;
+    e.deleted = d.op == kOpDelete;
+    e.record = d.record;
+    visit(e);
+  }
+  return FromRocks(it->status(), "scan");
+}
+
 }  // namespace datarun::state

@@ -22,11 +22,13 @@
 #ifndef DATARUN_EXCHANGE_STATE_ROCKSDB_ROCKSDB_STATE_STORE_H_
 #define DATARUN_EXCHANGE_STATE_ROCKSDB_ROCKSDB_STATE_STORE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "exchange/state/key_codec.h"
 #include "exchange/state/state_store.h"
 #include "rocksdb/db.h"
 
@@ -77,6 +79,16 @@ class RocksDbStateStore : public StateStore {
   // Number of stored record entries including tombstones (full scan; for
   // tests and tools).
   absl::StatusOr<uint64_t> CountEntries();
+
+  // Every stored entry in key order, tombstones included (for tests, state
+  // dumps and checks). `record` holds the stored Record bytes.
+  struct Entry {
+    RecordAddress address;
+    uint64_t version = 0;
+    bool deleted = false;
+    absl::string_view record;
+  };
+  absl::Status ScanAll(const std::function<void(const Entry&)>& visit);
 
   rocksdb::DB* db() { return db_.get(); }
 

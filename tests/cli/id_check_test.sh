@@ -3,37 +3,7 @@
 # on stderr and exit 1 for an invalid one, exit 2 for usage errors.
 set -uo pipefail
 
-bin="${TEST_SRCDIR}/datarun/tools/datarun"
-[[ -x "$bin" ]] || { echo "datarun binary not found at $bin"; exit 1; }
-out="${TEST_TMPDIR}/out"
-err="${TEST_TMPDIR}/err"
-failures=0
-
-# run <expected exit code> <args...>: runs the binary, captures stdout/stderr.
-run() {
-  local want=$1
-  shift
-  "$bin" "$@" >"$out" 2>"$err"
-  local rc=$?
-  if [[ $rc -ne $want ]]; then
-    echo "FAIL: datarun $* exited $rc, expected $want"
-    echo "  stdout: $(cat "$out")"
-    echo "  stderr: $(cat "$err")"
-    failures=$((failures + 1))
-  fi
-}
-
-# expect_file <file> <exact expected content>
-expect_file() {
-  local got
-  got=$(cat "$1")
-  if [[ "$got" != "$2" ]]; then
-    echo "FAIL: $1"
-    echo "  got:      $got"
-    echo "  expected: $2"
-    failures=$((failures + 1))
-  fi
-}
+source "${TEST_SRCDIR}/datarun/tests/cli/cli_test_lib.sh"
 
 # Citizen id, the example of GB 11643-1999, lower-case x normalised.
 run 0 id check 11010519491231002x
@@ -70,8 +40,4 @@ grep -q '^usage: datarun id check <ID>' "$err" || {
 }
 run 2 id check 11010519491231002X 330106199003071236
 
-if [[ $failures -ne 0 ]]; then
-  echo "$failures failure(s)"
-  exit 1
-fi
-echo "all id check cases passed"
+finish "id check"

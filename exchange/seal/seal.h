@@ -33,6 +33,8 @@
 
 namespace datarun::seal {
 
+// Values equal catalog.proto's datarun.v1.SealAlgorithm (callers cast
+// between the two); never renumber.
 enum class SealAlgorithm {
   kSm2Sm3 = 1,   // catalog SEAL_ALGORITHM_SM2_SM3
   kEd25519 = 2,  // catalog SEAL_ALGORITHM_ED25519

@@ -10,8 +10,14 @@
 // deterministic mode (fields in number order, map entries sorted by key,
 // unknown fields kept as received), which is stable for one schema and one
 // protobuf version; a verifier re-encodes the message it parsed, so a
-// certificate must be verified with the same schema it was sealed with. The
-// caller clears the seal field itself before calling (certificate.proto).
+// certificate must be verified with the same schema it was sealed with.
+//
+// Documents carrying a `datarun.v1.Seal seal` field (certificates, dossiers,
+// audit checkpoints) are signed with the seal header set (department, key_id,
+// algorithm, signed_at) and only `seal.signature` cleared, so the key, the
+// algorithm and the signing time are covered by the signature and cannot be
+// altered to move a seal into another key's validity. document_seal.h does
+// this for any such message.
 //
 // These bytes are what `openssl pkeyutl -verify -rawin` checks (see
 // docs/certificates.md). Stateless; safe from any thread.

@@ -1,0 +1,39 @@
+// Overlaying matters, sharing agreements and verification predicates kept in
+// their own textproto (exchange/catalog/zhejiang_matters.textproto, test
+// catalogs in exchange/catalog/testdata/) on a base catalog of departments
+// and data classes (exchange/catalog/zhejiang.textproto).
+//
+// The overlay is a datarun.v1.Catalog textproto without `version`; when it
+// lists any matter, it replaces all of the base's matters, agreements and
+// predicates (ids would clash otherwise). The result is validated by
+// CatalogIndex::Create like any catalog. Used by the resolver's callers and
+// tests until the loader takes several files.
+//
+// Reentrant; safe from any thread.
+#ifndef DATARUN_EXCHANGE_POLICY_CATALOG_OVERLAY_H_
+#define DATARUN_EXCHANGE_POLICY_CATALOG_OVERLAY_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "exchange/catalog/catalog.h"
+#include "proto/datarun/v1/catalog.pb.h"
+
+namespace datarun::policy {
+
+// Parses `overlay_text` (errors name `overlay_name` and the line) and merges
+// it into `base` as described above. Does not validate.
+absl::StatusOr<datarun::v1::Catalog> OverlayCatalog(
+    datarun::v1::Catalog base, absl::string_view overlay_text,
+    absl::string_view overlay_name);
+
+// Loads both files (the base through catalog::LoadCatalog), overlays and
+// indexes them.
+absl::StatusOr<std::unique_ptr<const catalog::CatalogIndex>>
+LoadCatalogWithOverlay(absl::string_view base_path,
+                       absl::string_view overlay_path);
+
+}  // namespace datarun::policy
+
+#endif  // DATARUN_EXCHANGE_POLICY_CATALOG_OVERLAY_H_

@@ -1,0 +1,208 @@
+#include "exchange/resolver/resolver.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "exchange/policy/rules.h"
+#include "exchange/resolver/predicate.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace datarun::resolver {
+
+using datarun::v1::AuditEvent;
+using datarun::v1::QueryRequest;
+using datarun::v1::QueryResponse;
+using datarun::v1::Record;
+using google::protobuf::util::TimeUtil;
+
+namespace {
+
+bool IsGating(const std::string& cls) {
+  return cls == policy::kConsentClass || cls == policy::kDelegationClass;
+}
+
+// Everything known about one subject while the request is handled.
+struct SubjectWork {
+  int32_t partition = 0;
+  std::vector<Record> data;    // records of the classes asked for
+  std::vector<Record> gating;  // consent_grant, delegation
+  policy::Decision decision;
+  AuditEvent event;
+};
+
+}  // namespace
+
+Resolver::Resolver(const policy::Policy& policy, state::StateStore& store,
+                   audit::AuditLog& audit, PartitionFn partition,
+                   ResolverOptions options)
+    : policy_(policy),
+      catalog_(policy.catalog()),
+      store_(store),
+      audit_(audit),
+      partition_(std::move(partition)),
+      options_(std::move(options)) {}
+
+absl::StatusOr<QueryResponse> Resolver::Handle(
+    const QueryRequest& request) const {
+  const absl::Time now = options_.clock();
+  QueryResponse response;
+  response.set_request_id(request.request_id());
+  response.set_catalog_version(catalog_.version());
+  *response.mutable_answered_at() =
+      TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(now));
+
+  const policy::RequestGrant grant = policy_.CheckRequest(request, now);
+
+  // One unit of work (and one audit event) per subject; a request naming no
+  // subject is still audited, under partition 0.
+  const int n = std::max(1, request.subjects_size());
+  std::vector<SubjectWork> work(n);
+  for (int i = 0; i < n; ++i) {
+    SubjectWork& w = work[i];
+    AuditEvent& e = w.event;
+    *e.mutable_time() = response.answered_at();
+    e.set_request_id(request.request_id());
+    e.set_requester_department(request.requester_department());
+    e.set_officer_id(request.officer_id());
+    if (request.has_on_behalf_of())
+      *e.mutable_on_behalf_of() = request.on_behalf_of();
+    e.set_matter(request.matter());
+    e.set_kind(request.kind());
+    e.set_catalog_version(catalog_.version());
+    if (!request.predicate_id().empty()) e.set_detail(request.predicate_id());
+    if (i < request.subjects_size()) {
+      *e.mutable_subject() = request.subjects(i);
+      w.partition = partition_(request.subjects(i).id());
+    }
+    w.decision = grant.decision;
+  }
+
+  bool allowed = grant.decision.allowed;
+  if (allowed) {
+    for (int i = 0; i < n; ++i) {
+      SubjectWork& w = work[i];
+      const auto& subject = request.subjects(i);
+      ASSIGN_OR_RETURN(
+          std::vector<Record> records,
+          store_.Profile(w.partition, subject.id(), *grant.read_classes));
+      for (Record& r : records) {
+        (IsGating(r.data_class()) ? w.gating : w.data).push_back(std::move(r));
+      }
+      w.decision = policy_.CheckSubject(grant, request, subject, w.gating, now);
+      allowed &= w.decision.allowed;
+    }
+    if (!allowed) {
+      // All or nothing: name the subject that failed on every event.
+      const SubjectWork* failed = nullptr;
+      for (const auto& w : work) {
+        if (!w.decision.allowed) {
+          failed = &w;
+          break;
+        }
+      }
+      for (auto& w : work) {
+        if (w.decision.allowed) {
+          w.decision = policy::Decision::Deny(
+              policy::kRuleBatchDenied,
+              absl::StrCat("another subject of the request was denied: ",
+                           failed->decision.message));
+        }
+      }
+      response.set_denial_rule(failed->decision.rule);
+      response.set_denial_reason(failed->decision.message);
+    }
+  } else {
+    response.set_denial_rule(grant.decision.rule);
+    response.set_denial_reason(grant.decision.message);
+  }
+
+  if (allowed) {
+    response.set_decision(datarun::v1::DECISION_ALLOW);
+    const policy::AgreementPlan& plan = *grant.plan;
+    if (request.kind() == datarun::v1::QUERY_KIND_PROFILE) {
+      for (int i = 0; i < n; ++i) {
+        SubjectWork& w = work[i];
+        std::map<std::string, datarun::v1::DisclosedClass*> disclosed;
+        for (Record& r : w.data) {
+          auto g = plan.classes.find(r.data_class());
+          if (g == plan.classes.end() || g->second.mask.empty()) continue;
+          std::unique_ptr<google::protobuf::Message> payload(
+              google::protobuf::MessageFactory::generated_factory()
+                  ->GetPrototype(g->second.payload)
+                  ->New());
+          if (!r.payload().UnpackTo(payload.get())) {
+            return absl::DataLossError(absl::StrCat(
+                "stored record ", r.data_class(), "/", r.record_key(), " of ",
+                r.subject().id(), " does not hold a ",
+                g->second.payload->full_name()));
+          }
+          g->second.mask.Apply(payload.get());
+          datarun::v1::DisclosedRecord* d = response.add_records();
+          d->set_data_class(r.data_class());
+          d->set_record_key(r.record_key());
+          d->mutable_payload()->PackFrom(*payload);
+          for (const auto& f : g->second.mask.paths())
+            d->add_disclosed_fields(f);
+          *d->mutable_provenance() = ProvenanceOf(r);
+          *d->mutable_subject() = request.subjects(i);
+          auto*& dc = disclosed[r.data_class()];
+          if (dc == nullptr) {
+            dc = w.event.add_disclosed();
+            dc->set_data_class(r.data_class());
+            for (const auto& f : g->second.mask.paths()) dc->add_fields(f);
+          }
+          dc->add_record_keys(r.record_key());
+        }
+      }
+    } else {  // VERIFY (CheckRequest allows no other kind)
+      // A multi-subject VERIFY answers TRUE only when it holds for every
+      // subject; UNKNOWN wins over FALSE only when no subject is FALSE.
+      datarun::v1::VerifyResult overall = datarun::v1::VERIFY_RESULT_TRUE;
+      for (int i = 0; i < n; ++i) {
+        SubjectWork& w = work[i];
+        ASSIGN_OR_RETURN(
+            PredicateOutcome o,
+            EvaluatePredicate(*grant.predicate, request.parameters(), w.data,
+                              catalog_, now));
+        if (o.result == datarun::v1::VERIFY_RESULT_FALSE ||
+            (o.result == datarun::v1::VERIFY_RESULT_UNKNOWN &&
+             overall == datarun::v1::VERIFY_RESULT_TRUE)) {
+          overall = o.result;
+        }
+        std::map<std::string, datarun::v1::DisclosedClass*> read;
+        for (auto& p : o.evidence) {
+          auto*& dc = read[p.data_class()];
+          if (dc == nullptr) {
+            dc = w.event.add_disclosed();
+            dc->set_data_class(p.data_class());
+          }
+          dc->add_record_keys(p.record_key());
+          *response.add_evidence() = std::move(p);
+        }
+      }
+      response.set_verify_result(overall);
+    }
+  } else {
+    response.set_decision(datarun::v1::DECISION_DENY);
+  }
+
+  // The audit trail first: no response leaves without its events acked.
+  std::vector<std::string> ids;
+  for (auto& w : work) {
+    w.event.set_decision(w.decision.allowed ? datarun::v1::DECISION_ALLOW
+                                            : datarun::v1::DECISION_DENY);
+    w.event.set_rule(w.decision.rule);
+    ASSIGN_OR_RETURN(datarun::v1::ChainLink link,
+                     audit_.Record(w.partition, std::move(w.event)));
+    ids.push_back(absl::StrCat(link.partition(), "-", link.sequence()));
+  }
+  response.set_audit_event_id(absl::StrJoin(ids, ","));
+  return response;
+}
+
+}  // namespace datarun::resolver

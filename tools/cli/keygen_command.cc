@@ -20,15 +20,13 @@
 #include "exchange/seal/key_store.h"
 #include "exchange/seal/seal.h"
 #include "tools/cli/command.h"
+#include "tools/cli/common_flags.h"
 
 ABSL_FLAG(std::string, department, "",
           "keygen: catalog id of the department owning the seal, e.g. "
           "public_security");
 ABSL_FLAG(std::string, algorithm, "sm2",
           "keygen: seal algorithm, sm2 (SM2 with SM3) or ed25519");
-ABSL_FLAG(std::string, out, "",
-          "keygen: keys directory; the key pair goes to "
-          "<out>/<department>/<key_id>.{key,pub}.pem");
 ABSL_FLAG(std::string, key_id, "",
           "keygen: key id, unique within the department (default "
           "<department>-<UTC date of valid_from>)");

@@ -294,8 +294,10 @@ RequestGrant Policy::CheckRequest(const QueryRequest& request,
                                    ", which sharing agreement ",
                                    plan->agreement->id(), " does not cover"));
         }
-        if (plan->agreement->consent_required() ||
-            c->second.data_class->consent_required()) {
+        // A verification discloses no payload, so only an agreement that
+        // itself requires consent needs one here; a class's own flag
+        // governs disclosure (PROFILE).
+        if (plan->agreement->consent_required()) {
           g.consent_classes.push_back(cls);
         }
       }

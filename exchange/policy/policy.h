@@ -10,7 +10,9 @@
 //  2. CheckSubject (per subject): given the subject's consent_grant and
 //     delegation records (the resolver reads them in the same prefix scan as
 //     the data), a live delegation to the agent for proxy requests and a live
-//     consent when the agreement or a class read requires one.
+//     consent when the agreement requires one, or (PROFILE) a disclosed class
+//     is consent_required. VERIFY discloses no payload, so a class's own
+//     consent flag does not apply to it.
 // Every denial names a rule id of rules.h plus a message naming the entity
 // at fault. Precomputes per-agreement field masks at Create.
 //

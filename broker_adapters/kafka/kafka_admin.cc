@@ -72,21 +72,29 @@ class KafkaAdmin : public Admin {
     char errstr[512];
     rd_kafka_AdminOptions_set_operation_timeout(options, timeout_ms, errstr,
                                                 sizeof(errstr));
+    rd_kafka_AdminOptions_set_request_timeout(options, timeout_ms, errstr,
+                                              sizeof(errstr));
     rd_kafka_CreateTopics(rk_, new_topics.data(), new_topics.size(), options,
                           queue);
     rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, timeout_ms + 1000);
     absl::Status status;
+    // librdkafka waits for a broker that supports CreateTopics; the
+    // embedded cluster has none, so there the request only times out.
+    constexpr char kHint[] =
+        " (a cluster without the CreateTopics API, such as the embedded "
+        "cluster, never answers: create its topics with "
+        "EmbeddedCluster::CreateTopics)";
     if (ev == nullptr) {
-      status = absl::DeadlineExceededError("CreateTopics: no answer in time");
+      status = absl::DeadlineExceededError(
+          absl::StrCat("CreateTopics: no answer in time", kHint));
     } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
+      const bool hint = err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
+                        err == RD_KAFKA_RESP_ERR__TIMED_OUT;
       status = absl::Status(
-          KafkaStatusCode(rd_kafka_event_error(ev)),
-          absl::StrCat(
-              "CreateTopics: ", rd_kafka_event_error_string(ev),
-              rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE
-                  ? " (the embedded cluster has no CreateTopics: "
-                    "create topics with EmbeddedCluster instead)"
-                  : ""));
+          KafkaStatusCode(err),
+          absl::StrCat("CreateTopics: ", rd_kafka_event_error_string(ev),
+                       hint ? kHint : ""));
     } else {
       const rd_kafka_CreateTopics_result_t* result =
           rd_kafka_event_CreateTopics_result(ev);

@@ -272,6 +272,12 @@ TEST_F(KafkaBrokerTest, AdminListsTopicsAndClusterId) {
   EXPECT_EQ((*admin)->EnsureTopics({{"dr.audit", 5}}, absl::Seconds(5)).code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE((*admin)->EnsureTopics({{"dr.audit", 3}}, absl::Seconds(5)).ok());
+  // The embedded cluster has no CreateTopics API: a clear, bounded error.
+  absl::Status created =
+      (*admin)->EnsureTopics({{"dr.dlq.police", 3}}, absl::Seconds(2));
+  EXPECT_EQ(created.code(), absl::StatusCode::kDeadlineExceeded) << created;
+  EXPECT_THAT(std::string(created.message()),
+              HasSubstr("EmbeddedCluster::CreateTopics"));
 
   auto embedded_admin = cluster_->NewAdmin();
   ASSERT_TRUE(

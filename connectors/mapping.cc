@@ -1,0 +1,723 @@
+#include "connectors/mapping.h"
+
+#include <cctype>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
+#include "common/status_macros.h"
+#include "exchange/subject/subject_id.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+#include "proto/datarun/v1/departments/payloads.h"
+
+namespace datarun::connectors {
+namespace {
+
+using datarun::connectors::v1::Format;
+using datarun::connectors::v1::Mapping;
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+class ErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  explicit ErrorCollector(std::string path) : path_(std::move(path)) {}
+  void AddError(int line, int column, const std::string& message) override {
+    if (first_.empty()) {
+      first_ =
+          absl::StrCat(path_, ":", line + 1, ":", column + 1, ": ", message);
+    }
+  }
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string path_;
+  std::string first_;
+};
+
+std::string Lookup(const Row& row, absl::string_view column) {
+  for (const auto& [name, value] : row.columns) {
+    if (name == column) return value;
+  }
+  return "";
+}
+
+bool HasColumn(const Row& row, absl::string_view column) {
+  for (const auto& kv : row.columns) {
+    if (kv.first == column) return true;
+  }
+  return false;
+}
+
+bool Reject(absl::string_view reason, std::string detail,
+            RowRejection* rejection) {
+  rejection->reason = std::string(reason);
+  rejection->detail = std::move(detail);
+  return false;
+}
+
+absl::StatusOr<subject::SubjectId> ParseSubjectOfKind(
+    datarun::v1::SubjectKind kind, absl::string_view text) {
+  switch (kind) {
+    case datarun::v1::SUBJECT_KIND_CITIZEN:
+      return subject::ParseCitizenId(text);
+    case datarun::v1::SUBJECT_KIND_LEGAL_PERSON:
+      return subject::ParseCreditCode(text);
+    default:
+      return subject::ParseSubjectId(text);
+  }
+}
+
+// Parses "UPSERT"/"DELETE" and their short and Chinese forms.
+bool ParseOp(absl::string_view text, datarun::v1::Record::Op* op) {
+  std::string upper = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(text));
+  if (upper.empty() || upper == "UPSERT" || upper == "I" || upper == "U" ||
+      upper == "INSERT" || upper == "UPDATE" || upper == "新增" ||
+      upper == "修改" || upper == "OP_UPSERT") {
+    *op = datarun::v1::Record::OP_UPSERT;
+    return true;
+  }
+  if (upper == "DELETE" || upper == "D" || upper == "删除" ||
+      upper == "OP_DELETE") {
+    *op = datarun::v1::Record::OP_DELETE;
+    return true;
+  }
+  return false;
+}
+
+bool IsIntegerType(const FieldDescriptor* f) {
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+    case FieldDescriptor::CPPTYPE_INT64:
+    case FieldDescriptor::CPPTYPE_UINT32:
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsLeafMessage(const Descriptor* d) {
+  const std::string& n = d->full_name();
+  return n == "datarun.v1.departments.Date" ||
+         n == "google.protobuf.Timestamp" || n == "datarun.v1.Subject";
+}
+
+}  // namespace
+
+bool ParseScaledInteger(absl::string_view text, int scale, int64_t* out) {
+  text = absl::StripAsciiWhitespace(text);
+  bool negative = false;
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
+    negative = text[0] == '-';
+    text.remove_prefix(1);
+  }
+  if (text.empty()) return false;
+  absl::string_view whole = text, fraction;
+  size_t dot = text.find('.');
+  if (dot != absl::string_view::npos) {
+    whole = text.substr(0, dot);
+    fraction = text.substr(dot + 1);
+    if (whole.empty() && fraction.empty()) return false;
+  }
+  if (static_cast<int>(fraction.size()) > scale) {
+    // Trailing zeros beyond the scale are harmless ("12.50" at scale 1).
+    absl::string_view extra = fraction.substr(scale);
+    if (extra.find_first_not_of('0') != absl::string_view::npos) return false;
+    fraction = fraction.substr(0, scale);
+  }
+  unsigned __int128 value = 0;
+  const unsigned __int128 limit =
+      static_cast<unsigned __int128>(std::numeric_limits<int64_t>::max()) + 1;
+  auto push = [&](char c) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+    return value <= limit;
+  };
+  for (char c : whole) {
+    if (!push(c)) return false;
+  }
+  for (char c : fraction) {
+    if (!push(c)) return false;
+  }
+  for (int i = fraction.size(); i < scale; ++i) {
+    if (!push('0')) return false;
+  }
+  if (!negative && value == limit) return false;
+  *out = negative ? static_cast<int64_t>(-static_cast<__int128>(value))
+                  : static_cast<int64_t>(value);
+  return true;
+}
+
+bool ParseDate(absl::string_view text, int* year, int* month, int* day) {
+  text = absl::StripAsciiWhitespace(text);
+  std::vector<std::string> parts;
+  if (text.size() == 8 &&
+      text.find_first_not_of("0123456789") == absl::string_view::npos) {
+    parts = {std::string(text.substr(0, 4)), std::string(text.substr(4, 2)),
+             std::string(text.substr(6, 2))};
+  } else if (absl::StrContains(text, "年")) {
+    std::string s(text);
+    if (!absl::EndsWith(s, "日")) return false;
+    s.resize(s.size() - std::string("日").size());
+    size_t y = s.find("年");
+    size_t m = s.find("月");
+    if (y == std::string::npos || m == std::string::npos || m < y) return false;
+    parts = {s.substr(0, y), s.substr(y + 3, m - y - 3), s.substr(m + 3)};
+  } else {
+    parts = absl::StrSplit(text, absl::ByAnyChar("-/."));
+  }
+  if (parts.size() != 3) return false;
+  int y, m, d;
+  if (parts[0].size() != 4 || !absl::SimpleAtoi(parts[0], &y) ||
+      parts[1].empty() || parts[1].size() > 2 ||
+      !absl::SimpleAtoi(parts[1], &m) || parts[2].empty() ||
+      parts[2].size() > 2 || !absl::SimpleAtoi(parts[2], &d)) {
+    return false;
+  }
+  absl::CivilDay civil(y, m, d);
+  if (civil.year() != y || civil.month() != m || civil.day() != d) {
+    return false;  // normalised: the date does not exist
+  }
+  *year = y;
+  *month = m;
+  *day = d;
+  return true;
+}
+
+bool ParseInstant(absl::string_view text, absl::TimeZone zone,
+                  absl::Time* out) {
+  text = absl::StripAsciiWhitespace(text);
+  std::string err;
+  if (absl::ParseTime(absl::RFC3339_full, text, out, &err)) return true;
+  if (absl::ParseTime("%Y-%m-%d %H:%M:%E*S", text, zone, out, &err)) {
+    return true;
+  }
+  if (absl::ParseTime("%Y-%m-%dT%H:%M:%E*S", text, zone, out, &err)) {
+    return true;
+  }
+  int y, m, d;
+  if (ParseDate(text, &y, &m, &d)) {
+    *out = absl::FromCivil(absl::CivilDay(y, m, d), zone);
+    return true;
+  }
+  return false;
+}
+
+absl::StatusOr<Mapping> LoadMapping(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  Mapping mapping;
+  google::protobuf::TextFormat::Parser parser;
+  ErrorCollector errors(path);
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(buffer.str(), &mapping)) {
+    return absl::InvalidArgumentError(
+        errors.first().empty() ? absl::StrCat(path, ": cannot parse mapping")
+                               : errors.first());
+  }
+  return mapping;
+}
+
+absl::StatusOr<std::unique_ptr<Mapper>> Mapper::Create(
+    const Mapping& mapping, const catalog::CatalogIndex& catalog,
+    absl::string_view department) {
+  departments::AllPayloadDescriptors();  // keep payload types linked
+  std::unique_ptr<Mapper> m(new Mapper());
+  m->mapping_ = mapping;
+  m->department_ = std::string(department);
+  m->catalog_version_ = catalog.version();
+  const auto* cls = catalog.FindDataClass(mapping.data_class());
+  if (cls == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("mapping: data_class '",
+                                                   mapping.data_class(),
+                                                   "' is not in the catalog"));
+  }
+  if (cls->source_department() != department) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "department '", department,
+        "' is not the authoritative source of "
+        "class '",
+        cls->id(), "' (its source is '", cls->source_department(), "')"));
+  }
+  m->data_class_ = cls;
+  m->topic_ = catalog::DataTopicFor(*cls);
+  m->dlq_topic_ = absl::StrCat("dr.dlq.", department);
+  m->payload_type_ = cls->payload_type();
+  m->payload_descriptor_ = catalog.PayloadDescriptor(cls->id());
+  if (m->payload_descriptor_ == nullptr) {
+    return absl::InternalError(absl::StrCat(
+        "payload type '", cls->payload_type(), "' is not linked in"));
+  }
+  m->prototype_ =
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(
+          m->payload_descriptor_);
+  std::string zone_name =
+      mapping.time_zone().empty() ? "Asia/Shanghai" : mapping.time_zone();
+  if (!absl::LoadTimeZone(zone_name, &m->zone_)) {
+    if (mapping.time_zone().empty()) {
+      m->zone_ = absl::FixedTimeZone(8 * 3600);  // no tzdata: CST is UTC+8
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("mapping: unknown time_zone '", zone_name, "'"));
+    }
+  }
+  if (mapping.format() == v1::FORMAT_UNSPECIFIED) {
+    return absl::InvalidArgumentError("mapping: format is not set");
+  }
+  if (mapping.format() == v1::FORMAT_CANONICAL_JSONL) {
+    if (mapping.fields_size() > 0) {
+      return absl::InvalidArgumentError(
+          "mapping: fields are not used with FORMAT_CANONICAL_JSONL");
+    }
+    return m;
+  }
+  if (mapping.subject_column().empty()) {
+    return absl::InvalidArgumentError("mapping: subject_column is required");
+  }
+  if (cls->multi_record() && mapping.record_key_column().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mapping: class '", cls->id(),
+        "' holds several records per subject: record_key_column is required"));
+  }
+  if (!cls->multi_record() && !mapping.record_key_column().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mapping: class '", cls->id(),
+        "' holds one record per subject: record_key_column must be empty"));
+  }
+  if (mapping.version_column().empty() && mapping.event_time_column().empty() &&
+      mapping.format() != v1::FORMAT_POSTGRES) {
+    return absl::InvalidArgumentError(
+        "mapping: version_column or event_time_column is required (a "
+        "replayed row must carry the same version as the first time)");
+  }
+  for (int i = 0; i < mapping.fields_size(); ++i) {
+    const auto& fm = mapping.fields(i);
+    const std::string where =
+        absl::StrCat("mapping: fields[", i, "] (column '", fm.column(), "')");
+    if (fm.column().empty() || fm.field().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": column and field are required"));
+    }
+    Field f;
+    f.column = fm.column();
+    f.required = fm.required();
+    f.scale = fm.scale();
+    const Descriptor* d = m->payload_descriptor_;
+    std::vector<std::string> parts = absl::StrSplit(fm.field(), '.');
+    for (size_t p = 0; p < parts.size(); ++p) {
+      const FieldDescriptor* fd =
+          d == nullptr ? nullptr : d->FindFieldByName(parts[p]);
+      if (fd == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": ", m->payload_type_, " has no field '", fm.field(), "'"));
+      }
+      if (fd->is_repeated()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": field '", fm.field(), "' is repeated (not mappable)"));
+      }
+      f.path.push_back(fd);
+      bool last = p + 1 == parts.size();
+      if (!last) {
+        if (fd->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+          return absl::InvalidArgumentError(absl::StrCat(where, ": '", parts[p],
+                                                         "' in '", fm.field(),
+                                                         "' is not a message"));
+        }
+        d = fd->message_type();
+      } else if (fd->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
+                 !IsLeafMessage(fd->message_type())) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": field '", fm.field(), "' is a ",
+            fd->message_type()->full_name(), "; map its sub-fields"));
+      }
+    }
+    const FieldDescriptor* leaf = f.path.back();
+    if (f.scale != 0 && !IsIntegerType(leaf)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": scale is only for integer fields"));
+    }
+    if (fm.labels_size() > 0 &&
+        leaf->cpp_type() != FieldDescriptor::CPPTYPE_ENUM) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": labels are only for enum fields"));
+    }
+    for (const auto& label : fm.labels()) {
+      const auto* value = leaf->enum_type()->FindValueByName(label.value());
+      if (value == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": label '", label.label(), "' maps to '", label.value(),
+            "', which is not a value of ", leaf->enum_type()->full_name()));
+      }
+      f.labels[absl::AsciiStrToUpper(label.label())] = value->number();
+    }
+    m->fields_.push_back(std::move(f));
+  }
+  return m;
+}
+
+bool Mapper::SetField(const Field& field, absl::string_view value,
+                      Message* payload, RowRejection* rejection) const {
+  Message* msg = payload;
+  for (size_t i = 0; i + 1 < field.path.size(); ++i) {
+    msg = msg->GetReflection()->MutableMessage(msg, field.path[i]);
+  }
+  const FieldDescriptor* fd = field.path.back();
+  const Reflection* r = msg->GetReflection();
+  auto bad_type = [&](absl::string_view expected) {
+    return Reject(
+        kReasonBadType,
+        absl::StrCat("column '", field.column, "': '", value, "' is not ",
+                     expected, " (field '", fd->full_name(), "')"),
+        rejection);
+  };
+  switch (fd->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      r->SetString(msg, fd, std::string(value));
+      return true;
+    case FieldDescriptor::CPPTYPE_INT32:
+    case FieldDescriptor::CPPTYPE_INT64:
+    case FieldDescriptor::CPPTYPE_UINT32:
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      int64_t v;
+      if (!ParseScaledInteger(value, field.scale, &v)) {
+        return bad_type(field.scale > 0
+                            ? absl::StrCat("a decimal with at most ",
+                                           field.scale, " fraction digits")
+                            : "an integer");
+      }
+      switch (fd->cpp_type()) {
+        case FieldDescriptor::CPPTYPE_INT32:
+          if (v < std::numeric_limits<int32_t>::min() ||
+              v > std::numeric_limits<int32_t>::max()) {
+            return bad_type("a 32-bit integer");
+          }
+          r->SetInt32(msg, fd, static_cast<int32_t>(v));
+          return true;
+        case FieldDescriptor::CPPTYPE_INT64:
+          r->SetInt64(msg, fd, v);
+          return true;
+        case FieldDescriptor::CPPTYPE_UINT32:
+          if (v < 0 || v > std::numeric_limits<uint32_t>::max()) {
+            return bad_type("an unsigned 32-bit integer");
+          }
+          r->SetUInt32(msg, fd, static_cast<uint32_t>(v));
+          return true;
+        default:
+          if (v < 0) return bad_type("an unsigned integer");
+          r->SetUInt64(msg, fd, static_cast<uint64_t>(v));
+          return true;
+      }
+    }
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+    case FieldDescriptor::CPPTYPE_FLOAT: {
+      double v;
+      if (!absl::SimpleAtod(value, &v)) return bad_type("a number");
+      if (fd->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
+        r->SetDouble(msg, fd, v);
+      } else {
+        r->SetFloat(msg, fd, static_cast<float>(v));
+      }
+      return true;
+    }
+    case FieldDescriptor::CPPTYPE_BOOL: {
+      std::string u = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(value));
+      if (u == "TRUE" || u == "1" || u == "Y" || u == "YES" || u == "是") {
+        r->SetBool(msg, fd, true);
+      } else if (u == "FALSE" || u == "0" || u == "N" || u == "NO" ||
+                 u == "否") {
+        r->SetBool(msg, fd, false);
+      } else {
+        return bad_type("a boolean (true/false, 1/0, 是/否)");
+      }
+      return true;
+    }
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      std::string u = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(value));
+      auto it = field.labels.find(u);
+      if (it != field.labels.end()) {
+        r->SetEnumValue(msg, fd, it->second);
+        return true;
+      }
+      const auto* et = fd->enum_type();
+      const google::protobuf::EnumValueDescriptor* match = nullptr;
+      int matches = 0;
+      for (int i = 0; i < et->value_count(); ++i) {
+        const auto* ev = et->value(i);
+        if (ev->number() == 0) continue;  // UNSPECIFIED is never a label
+        if (ev->name() == u) {
+          match = ev;
+          matches = 1;
+          break;
+        }
+        if (!u.empty() && absl::EndsWith(ev->name(), absl::StrCat("_", u))) {
+          match = ev;
+          ++matches;
+        }
+      }
+      if (matches != 1) {
+        return Reject(kReasonUnknownEnum,
+                      absl::StrCat("column '", field.column, "': '", value,
+                                   "' is not a label of ", et->full_name(),
+                                   matches > 1 ? " (ambiguous)" : ""),
+                      rejection);
+      }
+      r->SetEnumValue(msg, fd, match->number());
+      return true;
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE: {
+      const std::string& type = fd->message_type()->full_name();
+      Message* sub = r->MutableMessage(msg, fd);
+      const Descriptor* sd = sub->GetDescriptor();
+      const Reflection* sr = sub->GetReflection();
+      if (type == "datarun.v1.departments.Date") {
+        int y, mo, d;
+        if (!ParseDate(value, &y, &mo, &d)) {
+          return bad_type("a date (YYYY-MM-DD, YYYYMMDD, YYYY年M月D日)");
+        }
+        sr->SetInt32(sub, sd->FindFieldByName("year"), y);
+        sr->SetInt32(sub, sd->FindFieldByName("month"), mo);
+        sr->SetInt32(sub, sd->FindFieldByName("day"), d);
+        return true;
+      }
+      if (type == "google.protobuf.Timestamp") {
+        absl::Time t;
+        if (!ParseInstant(value, zone_, &t)) {
+          return bad_type("a time (RFC 3339 or YYYY-MM-DD HH:MM:SS)");
+        }
+        sr->SetInt64(sub, sd->FindFieldByName("seconds"),
+                     absl::ToUnixSeconds(t));
+        sr->SetInt32(sub, sd->FindFieldByName("nanos"),
+                     static_cast<int32_t>(absl::ToInt64Nanoseconds(
+                         t - absl::FromUnixSeconds(absl::ToUnixSeconds(t)))));
+        return true;
+      }
+      // datarun.v1.Subject.
+      auto id = subject::ParseSubjectId(value);
+      if (!id.ok()) {
+        return Reject(kReasonBadSubject,
+                      absl::StrCat("column '", field.column,
+                                   "': ", id.status().message()),
+                      rejection);
+      }
+      sub->CopyFrom(id->ToProto());
+      return true;
+    }
+  }
+  return bad_type("of a supported type");
+}
+
+bool Mapper::MapCanonical(const Row& row, datarun::v1::Record* record,
+                          RowRejection* rejection) const {
+  v1::CanonicalEnvelope envelope;
+  google::protobuf::util::JsonParseOptions strict;
+  auto status =
+      google::protobuf::util::JsonStringToMessage(row.raw, &envelope, strict);
+  if (!status.ok()) {
+    return Reject(kReasonBadJson,
+                  absl::StrCat("envelope: ", status.message().as_string()),
+                  rejection);
+  }
+  auto id =
+      ParseSubjectOfKind(data_class_->subject_kind(), envelope.subject_id());
+  if (!id.ok()) {
+    return Reject(kReasonBadSubject,
+                  absl::StrCat("subject_id: ", id.status().message()),
+                  rejection);
+  }
+  datarun::v1::Record::Op op;
+  if (!ParseOp(envelope.op(), &op)) {
+    return Reject(
+        kReasonBadType,
+        absl::StrCat("op: '", envelope.op(), "' is neither UPSERT nor DELETE"),
+        rejection);
+  }
+  if (data_class_->multi_record() == envelope.record_key().empty()) {
+    return Reject(kReasonMissingField,
+                  data_class_->multi_record()
+                      ? absl::StrCat("record_key is required by class '",
+                                     data_class_->id(), "'")
+                      : absl::StrCat("record_key must be empty for class '",
+                                     data_class_->id(), "'"),
+                  rejection);
+  }
+  if (envelope.source_version() == 0) {
+    return Reject(kReasonMissingField, "source_version is missing or 0",
+                  rejection);
+  }
+  *record->mutable_subject() = id->ToProto();
+  record->set_data_class(data_class_->id());
+  record->set_source_department(department_);
+  record->set_record_key(envelope.record_key());
+  record->set_source_version(envelope.source_version());
+  record->set_op(op);
+  *record->mutable_event_time() = envelope.event_time();
+  if (op == datarun::v1::Record::OP_UPSERT) {
+    std::string payload_json;
+    auto s = google::protobuf::util::MessageToJsonString(envelope.payload(),
+                                                         &payload_json);
+    std::unique_ptr<Message> payload(prototype_->New());
+    if (s.ok()) {
+      s = google::protobuf::util::JsonStringToMessage(payload_json,
+                                                      payload.get(), strict);
+    }
+    if (!s.ok()) {
+      const std::string message = s.message().as_string();
+      // The JSON parser names the expected type; an enum type there means
+      // an unknown enum label.
+      bool is_enum = false;
+      size_t at = message.find("for type type.googleapis.com/");
+      if (at != std::string::npos) {
+        std::string type = message.substr(at + 29);
+        is_enum = google::protobuf::DescriptorPool::generated_pool()
+                      ->FindEnumTypeByName(type) != nullptr;
+      }
+      return Reject(is_enum ? kReasonUnknownEnum : kReasonBadType,
+                    absl::StrCat("payload (", payload_type_, "): ", message),
+                    rejection);
+    }
+    record->mutable_payload()->PackFrom(*payload);
+  }
+  return true;
+}
+
+bool Mapper::Map(const Row& row, datarun::v1::Record* record,
+                 RowRejection* rejection) const {
+  record->Clear();
+  if (!row.source_error.empty()) {
+    return Reject(row.source_error_reason, row.source_error, rejection);
+  }
+  if (mapping_.format() == v1::FORMAT_CANONICAL_JSONL) {
+    return MapCanonical(row, record, rejection);
+  }
+  // Subject.
+  const std::string subject_text = Lookup(row, mapping_.subject_column());
+  if (subject_text.empty()) {
+    return Reject(kReasonMissingField,
+                  absl::StrCat("column '", mapping_.subject_column(),
+                               "' (subject id) is empty or missing"),
+                  rejection);
+  }
+  auto id = ParseSubjectOfKind(data_class_->subject_kind(), subject_text);
+  if (!id.ok()) {
+    return Reject(kReasonBadSubject,
+                  absl::StrCat("column '", mapping_.subject_column(),
+                               "': ", id.status().message()),
+                  rejection);
+  }
+  *record->mutable_subject() = id->ToProto();
+  record->set_data_class(data_class_->id());
+  record->set_source_department(department_);
+  // Record key.
+  if (!mapping_.record_key_column().empty()) {
+    std::string key = Lookup(row, mapping_.record_key_column());
+    if (key.empty()) {
+      return Reject(kReasonMissingField,
+                    absl::StrCat("column '", mapping_.record_key_column(),
+                                 "' (record key) is empty or missing"),
+                    rejection);
+    }
+    record->set_record_key(std::move(key));
+  }
+  // Op.
+  datarun::v1::Record::Op op = row.op == RowOp::kDelete
+                                   ? datarun::v1::Record::OP_DELETE
+                                   : datarun::v1::Record::OP_UPSERT;
+  if (!mapping_.op_column().empty()) {
+    std::string text = Lookup(row, mapping_.op_column());
+    if (!ParseOp(text, &op)) {
+      return Reject(kReasonBadType,
+                    absl::StrCat("column '", mapping_.op_column(), "': '", text,
+                                 "' is neither UPSERT nor DELETE"),
+                    rejection);
+    }
+  }
+  record->set_op(op);
+  // Event time.
+  absl::Time event_time = absl::InfinitePast();
+  if (!mapping_.event_time_column().empty()) {
+    std::string text = Lookup(row, mapping_.event_time_column());
+    if (text.empty()) {
+      return Reject(kReasonMissingField,
+                    absl::StrCat("column '", mapping_.event_time_column(),
+                                 "' (event time) is empty or missing"),
+                    rejection);
+    }
+    if (!ParseInstant(text, zone_, &event_time)) {
+      return Reject(kReasonBadType,
+                    absl::StrCat("column '", mapping_.event_time_column(),
+                                 "': '", text, "' is not a time"),
+                    rejection);
+    }
+    record->mutable_event_time()->set_seconds(absl::ToUnixSeconds(event_time));
+    record->mutable_event_time()->set_nanos(
+        static_cast<int32_t>(absl::ToInt64Nanoseconds(
+            event_time -
+            absl::FromUnixSeconds(absl::ToUnixSeconds(event_time)))));
+  }
+  // Version.
+  if (!mapping_.version_column().empty()) {
+    std::string text = Lookup(row, mapping_.version_column());
+    uint64_t v = 0;
+    if (text.empty()) {
+      return Reject(kReasonMissingField,
+                    absl::StrCat("column '", mapping_.version_column(),
+                                 "' (version) is empty or missing"),
+                    rejection);
+    }
+    if (!absl::SimpleAtoi(text, &v) || v == 0) {
+      return Reject(kReasonBadType,
+                    absl::StrCat("column '", mapping_.version_column(), "': '",
+                                 text, "' is not a positive integer"),
+                    rejection);
+    }
+    record->set_source_version(v);
+  } else if (row.source_version != 0) {
+    record->set_source_version(row.source_version);
+  } else if (event_time != absl::InfinitePast()) {
+    int64_t micros = absl::ToUnixMicros(event_time);
+    if (micros <= 0) {
+      return Reject(kReasonBadType, "event time before 1970 cannot version",
+                    rejection);
+    }
+    record->set_source_version(static_cast<uint64_t>(micros));
+  } else {
+    return Reject(kReasonMissingField, "no version for the row", rejection);
+  }
+  if (op == datarun::v1::Record::OP_DELETE) return true;
+  // Payload.
+  std::unique_ptr<Message> payload(prototype_->New());
+  for (const Field& field : fields_) {
+    std::string value = Lookup(row, field.column);
+    if (value.empty()) {
+      if (field.required) {
+        return Reject(
+            kReasonMissingField,
+            absl::StrCat("column '", field.column, "' (",
+                         field.path.back()->name(), ") is ",
+                         HasColumn(row, field.column) ? "empty" : "missing",
+                         " but required"),
+            rejection);
+      }
+      continue;
+    }
+    if (!SetField(field, value, payload.get(), rejection)) return false;
+  }
+  record->mutable_payload()->PackFrom(*payload);
+  return true;
+}
+
+}  // namespace datarun::connectors

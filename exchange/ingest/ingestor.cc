@@ -91,21 +91,31 @@ absl::Status Ingestor::Run(const std::atomic<bool>* stop) {
       mu_.AwaitWithTimeout(absl::Condition(&room), options_.poll_timeout);
       full = queue_.size() >= options_.max_queued_batches;
     }
-    if (full != paused_) {
-      // Still behind after a whole poll interval: stop fetching so nothing
-      // buffers up; polls then only serve group callbacks and take what was
-      // fetched before the pause.
+    if (!full) {
+      full_since_ = absl::InfiniteFuture();
+    } else if (full_since_ == absl::InfiniteFuture()) {
+      full_since_ = absl::Now();
+    }
+    const bool pause =
+        full && absl::Now() - full_since_ >= options_.pause_after;
+    if (pause != paused_) {
+      // Behind for a while: stop fetching so nothing buffers up; polls then
+      // only serve group callbacks and take what was fetched before.
       std::vector<TopicPartition> assigned = consumer_->Assignment();
       absl::Status s =
-          full ? consumer_->Pause(assigned) : consumer_->Resume(assigned);
+          pause ? consumer_->Pause(assigned) : consumer_->Resume(assigned);
       if (!s.ok()) DR_LOG(WARNING) << "ingest: pause/resume: " << s;
-      if (full) counters_.pauses.fetch_add(1);
-      paused_ = full;
+      if (pause) counters_.pauses.fetch_add(1);
+      paused_ = pause;
     }
+    if (full && !paused_) continue;  // wait for room before taking more
     if (carry_.messages < options_.max_batch_messages) {
       const size_t want = options_.max_batch_messages - carry_.messages;
+      const absl::Time t0 = absl::Now();
       absl::Status s = consumer_->Poll(
           want, full ? absl::ZeroDuration() : options_.poll_timeout, &messages);
+      const absl::Time t1 = absl::Now();
+      counters_.poll_micros.fetch_add(absl::ToInt64Microseconds(t1 - t0));
       if (!s.ok()) {
         SetFatal(absl::Status(s.code(),
                               absl::StrCat("ingest: poll: ", s.message())));
@@ -113,6 +123,8 @@ absl::Status Ingestor::Run(const std::atomic<bool>* stop) {
       }
       ready_.store(true);
       for (auto& m : messages) AddMessage(m, &carry_);
+      counters_.check_micros.fetch_add(
+          absl::ToInt64Microseconds(absl::Now() - t1));
     }
     if (carry_.messages > 0 && !full) HandOver();
   }
@@ -254,7 +266,10 @@ void Ingestor::ApplierLoop() {
     }
     if (status.ok()) {
       batch.batch.cluster_id = cluster_id_;
+      const absl::Time t0 = absl::Now();
       auto result = store_->ApplyBatch(batch.batch);
+      counters_.apply_micros.fetch_add(
+          absl::ToInt64Microseconds(absl::Now() - t0));
       if (result.ok()) {
         counters_.applied.fetch_add(result->upserts + result->deletes);
         counters_.stale.fetch_add(result->stale);

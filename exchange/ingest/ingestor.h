@@ -20,8 +20,10 @@
 //
 // Threads: Run() polls and checks messages on the caller's thread and hands
 // batches to one applier thread through a queue of at most
-// max_queued_batches; when it is full the assigned partitions are paused
-// (resumed when there is room), so memory stays bounded whatever the lag.
+// max_queued_batches; while it is full the poller waits, and when it stays
+// full longer than pause_after the assigned partitions are paused (resumed
+// when there is room) so the poller can keep serving the group without
+// taking more. Memory stays bounded whatever the lag.
 // On revocation the poller hands over what it holds and waits until every
 // queued batch is applied before the partitions are released.
 //
@@ -58,6 +60,11 @@ struct IngestOptions {
   // Batches polled but not yet applied; beyond it partitions are paused.
   size_t max_queued_batches = 2;
   absl::Duration poll_timeout = absl::Milliseconds(100);
+  // How long the queue may stay full before the partitions are paused.
+  // Short waits are cheaper without pausing: librdkafka's prefetch queue is
+  // bounded on its own (queued.max.messages.kbytes), and a pause drops it,
+  // so every resume would start with an empty pipeline.
+  absl::Duration pause_after = absl::Seconds(1);
   // How long to wait for DLQ deliveries before a batch is written.
   absl::Duration dlq_flush_timeout = absl::Seconds(30);
   // Extra consumer/producer properties for the broker implementation.
@@ -75,6 +82,11 @@ struct IngestCounters {
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> pauses{0};
   std::atomic<uint64_t> rebalances{0};
+  // Where the time goes (wall time, microseconds): waiting in Poll, checking
+  // messages, writing batches to the state.
+  std::atomic<uint64_t> poll_micros{0};
+  std::atomic<uint64_t> check_micros{0};
+  std::atomic<uint64_t> apply_micros{0};
   uint64_t rejected_total() const {
     uint64_t n = 0;
     for (const auto& r : rejected) n += r.load();
@@ -134,8 +146,9 @@ class Ingestor : private broker::RebalanceHandler {
 
   std::unique_ptr<broker::Consumer> consumer_;
   std::unique_ptr<broker::Producer> dlq_producer_;
-  Batch carry_;          // poller thread only
-  bool paused_ = false;  // poller thread only
+  Batch carry_;                                     // poller thread only
+  bool paused_ = false;                             // poller thread only
+  absl::Time full_since_ = absl::InfiniteFuture();  // poller thread only
 
   mutable absl::Mutex mu_;
   std::deque<Batch> queue_ ABSL_GUARDED_BY(mu_);

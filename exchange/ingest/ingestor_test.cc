@@ -320,6 +320,7 @@ TEST_F(IngestorTest, BoundedQueuePausesAndStillAppliesEverything) {
   o.max_batch_messages = 100;
   o.max_queued_batches = 1;
   o.poll_timeout = absl::Milliseconds(5);
+  o.pause_after = absl::Milliseconds(10);
   Running run(&broker_, store, &classes_, o);
   ASSERT_TRUE(run.WaitMessages(3000, absl::Seconds(40)));
   ASSERT_TRUE(run.Stop().ok());

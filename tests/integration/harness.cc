@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,15 @@ namespace datarun::integration {
 std::string TestPath(const std::string& name) {
   const char* base = std::getenv("TEST_TMPDIR");
   return absl::StrCat(base ? base : "/tmp", "/", name);
+}
+
+std::string RunfilePath(const std::string& relative) {
+  if (access(relative.c_str(), F_OK) == 0) return relative;
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return relative;
+  self[n] = '\0';
+  return absl::StrCat(self, ".runfiles/datarun/", relative);
 }
 
 Process::~Process() { Kill(); }
@@ -78,6 +88,24 @@ absl::StatusOr<int> Process::Terminate(absl::Duration timeout) {
   return absl::DeadlineExceededError("process did not exit after SIGTERM");
 }
 
+absl::StatusOr<int> Process::Wait(absl::Duration timeout, long* max_rss_kb) {
+  if (pid_ <= 0) return absl::FailedPreconditionError("not running");
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    int status = 0;
+    struct rusage usage;
+    pid_t r = wait4(pid_, &status, WNOHANG, &usage);
+    if (r == pid_) {
+      pid_ = -1;
+      if (max_rss_kb != nullptr) *max_rss_kb = usage.ru_maxrss;
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      return -WTERMSIG(status);
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::DeadlineExceededError("process did not exit in time");
+}
+
 absl::StatusOr<std::string> WaitForFile(const std::string& path,
                                         absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
@@ -110,7 +138,7 @@ absl::StatusOr<std::string> StartKafka(Process* kafka,
   const std::string bootstrap_file = TestPath("kafka.bootstrap");
   std::remove(bootstrap_file.c_str());
   absl::Status s =
-      kafka->Start({"broker_adapters/embedded/kafka_embedded",
+      kafka->Start({RunfilePath("broker_adapters/embedded/kafka_embedded"),
                     absl::StrCat("--partitions=", partitions),
                     absl::StrCat("--topics=", absl::StrJoin(topics, ",")),
                     absl::StrCat("--bootstrap_file=", bootstrap_file)},

@@ -26,6 +26,11 @@ namespace datarun::integration {
 // Scratch directory of the test (TEST_TMPDIR), with `name` appended.
 std::string TestPath(const std::string& name);
 
+// `relative` (a workspace path such as "exchange/datarund") in the runfiles
+// of this test or binary, whether run by `bazel test`, `bazel run` or from
+// bazel-bin/ directly.
+std::string RunfilePath(const std::string& relative);
+
 // A child process; stdout and stderr go to <log_prefix>.out / .err.
 class Process {
  public:
@@ -41,6 +46,9 @@ class Process {
   // SIGTERM and wait; returns the exit code (-signal if killed by one).
   absl::StatusOr<int> Terminate(absl::Duration timeout);
   pid_t pid() const { return pid_; }
+  // Waits for the child to exit by itself; returns the exit code and, if
+  // `max_rss_kb` is set, its peak resident set size.
+  absl::StatusOr<int> Wait(absl::Duration timeout, long* max_rss_kb = nullptr);
 
  private:
   pid_t pid_ = -1;

@@ -66,16 +66,6 @@ class SubjectPrefixTransform : public rocksdb::SliceTransform {
   }
 };
 
-std::string EncodeRecordValue(uint64_t version, uint8_t op,
-                              absl::string_view record) {
-  std::string v;
-  v.reserve(kValueHeader + record.size());
-  PutU64(version, &v);
-  v.push_back(static_cast<char>(op));
-  v.append(record.data(), record.size());
-  return v;
-}
-
 struct DecodedValue {
   uint64_t version;
   uint8_t op;
@@ -177,6 +167,9 @@ absl::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
   rocksdb::ColumnFamilyOptions records;
   records.prefix_extractor = std::make_shared<SubjectPrefixTransform>();
   records.memtable_prefix_bloom_size_ratio = 0.05;
+  // Version checks of new records look up absent keys: let the memtable
+  // bloom answer them without a skiplist search.
+  records.memtable_whole_key_filtering = true;
   records.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   records.compression = compression;
   records.write_buffer_size = size_t{64} << 20;
@@ -226,21 +219,30 @@ absl::StatusOr<ApplyResult> RocksDbStateStore::ApplyBatch(
     keys[i] = EncodeRecordKey(batch.records[i].partition, r.subject().id(),
                               r.data_class(), r.record_key());
   }
+  // Work in key order (stable, so versions of one key keep their order):
+  // the memtable inserts each key next to the previous one, which is several
+  // times cheaper than random inserts, and MultiGet gets sorted input.
+  std::vector<uint32_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
+  std::stable_sort(order.begin(), order.end(), [&keys](uint32_t a, uint32_t b) {
+    return keys[a] < keys[b];
+  });
   // Stored versions of the distinct keys, one MultiGet.
   absl::flat_hash_map<absl::string_view, uint64_t> version;
   std::vector<rocksdb::Slice> lookup;
   lookup.reserve(n);
-  {
-    absl::flat_hash_set<absl::string_view> seen;
-    for (const auto& k : keys) {
-      if (seen.insert(k).second) lookup.emplace_back(k);
+  for (size_t j = 0; j < n; ++j) {
+    const std::string& k = keys[order[j]];
+    if (lookup.empty() || lookup.back() != rocksdb::Slice(k)) {
+      lookup.emplace_back(k);
     }
   }
   if (!lookup.empty()) {
     std::vector<rocksdb::PinnableSlice> values(lookup.size());
     std::vector<rocksdb::Status> statuses(lookup.size());
     db_->MultiGet(rocksdb::ReadOptions(), records_, lookup.size(),
-                  lookup.data(), values.data(), statuses.data());
+                  lookup.data(), values.data(), statuses.data(),
+                  /*sorted_input=*/true);
     for (size_t i = 0; i < lookup.size(); ++i) {
       if (statuses[i].IsNotFound()) continue;
       RETURN_IF_ERROR(FromRocks(statuses[i], "version lookup"));
@@ -256,7 +258,8 @@ absl::StatusOr<ApplyResult> RocksDbStateStore::ApplyBatch(
   std::vector<ApplyResult> by_source(batch.offsets.size());
   rocksdb::WriteBatch wb;
   std::string scratch;
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t j = 0; j < n; ++j) {
+    const size_t i = order[j];
     const RecordWrite& w = batch.records[i];
     const auto& r = w.record;
     auto it = version.find(keys[i]);
@@ -270,26 +273,42 @@ absl::StatusOr<ApplyResult> RocksDbStateStore::ApplyBatch(
       ++part.stale;
       continue;
     }
-    std::string value;
+    // Value = header | Record bytes, written as two parts (no concatenation
+    // copy of every record).
+    char header[kValueHeader];
+    uint64_t v = r.source_version();
+    for (int b = 7; b >= 0; --b) {
+      header[7 - b] = static_cast<char>(v >> (b * 8));
+    }
+    absl::string_view bytes;
     if (r.op() == datarun::v1::Record::OP_DELETE) {
       // The tombstone keeps provenance but not the payload.
       datarun::v1::Record tomb = r;
       tomb.clear_payload();
       tomb.SerializeToString(&scratch);
-      value = EncodeRecordValue(r.source_version(), kOpDelete, scratch);
+      bytes = scratch;
+      header[8] = static_cast<char>(kOpDelete);
       ++result.deletes;
       ++part.deletes;
     } else {
       if (w.serialized.empty()) {
         r.SerializeToString(&scratch);
-        value = EncodeRecordValue(r.source_version(), kOpUpsert, scratch);
+        bytes = scratch;
       } else {
-        value = EncodeRecordValue(r.source_version(), kOpUpsert, w.serialized);
+        bytes = w.serialized;
       }
+      header[8] = static_cast<char>(kOpUpsert);
       ++result.upserts;
       ++part.upserts;
     }
-    RETURN_IF_ERROR(FromRocks(wb.Put(records_, keys[i], value), "batch put"));
+    rocksdb::Slice key_part(keys[i]);
+    rocksdb::Slice value_parts[2] = {
+        rocksdb::Slice(header, kValueHeader),
+        rocksdb::Slice(bytes.data(), bytes.size())};
+    RETURN_IF_ERROR(
+        FromRocks(wb.Put(records_, rocksdb::SliceParts(&key_part, 1),
+                         rocksdb::SliceParts(value_parts, 2)),
+                  "batch put"));
     version[keys[i]] = r.source_version();
   }
 

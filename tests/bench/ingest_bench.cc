@@ -1,0 +1,319 @@
+// Ingest benchmark: records/s from Kafka into the RocksDB state, against a
+// raw consume of the same topics measured in the same run.
+//
+//   bazel run //tests/bench:ingest -- --records=2000000
+//
+// Phases, each a child process so that the peak RSS reported is the ingest
+// process's own (wait4): kafka_embedded (the mock cluster, holding the data),
+// publish (a realistic mix: --departments x --classes_per_dept topics,
+// payloads 200-400 bytes, valid citizen ids), raw (a bare consumer of every
+// dr.data.* topic: the reference), ingest (exchange/ingest's Ingestor into a
+// fresh state with the daemon's settings). Rates are counted from the first
+// message to the last, so the group join delay is left out of both.
+// Last line: ingest_per_s=... raw_consume_per_s=... ratio=... peak_rss_mb=...
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "broker_adapters/kafka/kafka_broker.h"
+#include "common/log.h"
+#include "exchange/ingest/class_directory.h"
+#include "exchange/ingest/ingestor.h"
+#include "exchange/ingest/testing/test_data.h"
+#include "exchange/state/rocksdb/rocksdb_state_store.h"
+#include "exchange/subject/subject_id.h"
+#include "tests/integration/harness.h"
+
+ABSL_FLAG(int64_t, records, 2000000, "records to publish and ingest");
+ABSL_FLAG(int32_t, partitions, 8, "partitions per topic");
+ABSL_FLAG(int32_t, departments, 13, "publishing departments");
+ABSL_FLAG(int32_t, classes_per_dept, 3, "data classes per department");
+ABSL_FLAG(std::string, work_dir, "/tmp/datarun_ingest_bench",
+          "scratch directory (state, logs); wiped at start");
+ABSL_FLAG(bool, sync_writes, true, "fsync every applied batch (as datarund)");
+ABSL_FLAG(int32_t, batch_messages, 8192, "messages per applied batch");
+// Internal: which phase this process runs.
+ABSL_FLAG(std::string, role, "", "internal: publish | raw | ingest");
+ABSL_FLAG(std::string, bootstrap, "", "internal: Kafka bootstrap");
+ABSL_FLAG(std::string, result_file, "", "internal: where a phase reports");
+
+namespace datarun::bench {
+namespace {
+
+using integration::Process;
+
+datarun::v1::Catalog BenchCatalog() {
+  return ingest::testing::TestCatalog(absl::GetFlag(FLAGS_departments),
+                                      absl::GetFlag(FLAGS_classes_per_dept));
+}
+
+void Report(const std::string& line) {
+  std::ofstream out(absl::GetFlag(FLAGS_result_file), std::ios::trunc);
+  out << line << "\n";
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+std::unique_ptr<broker::Broker> Connect() {
+  broker::KafkaConfig config;
+  config.bootstrap = absl::GetFlag(FLAGS_bootstrap);
+  auto b = broker::NewKafkaBroker(config);
+  if (!b.ok()) {
+    DR_LOG(FATAL) << b.status();
+  }
+  return *std::move(b);
+}
+
+int Publish() {
+  const int64_t n = absl::GetFlag(FLAGS_records);
+  const auto catalog = BenchCatalog();
+  auto broker = Connect();
+  auto producer = broker->NewProducer({}).value();
+  std::atomic<int64_t> failed{0};
+  auto on_delivery = [&](const absl::StatusOr<broker::DeliveryReport>& r) {
+    if (!r.ok()) failed.fetch_add(1);
+  };
+  const int subjects = std::max<int64_t>(1, n / 8);
+  uint64_t x = 88172645463325252ull;
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  std::vector<uint64_t> versions(subjects * 4, 0);
+  const absl::Time start = absl::Now();
+  std::string value;
+  for (int64_t i = 0; i < n; ++i) {
+    const int s = next() % subjects;
+    const auto& c = catalog.data_classes(next() % catalog.data_classes_size());
+    const int k = c.multi_record() ? 1 + next() % 3 : 0;
+    const uint64_t version = ++versions[s * 4 + k];
+    const std::string subject = ingest::testing::CitizenId(s);
+    datarun::v1::Record r =
+        ingest::testing::MakeRecord(c.source_department(), c.id(), subject,
+                                    k == 0 ? "" : absl::StrCat("K", k), version,
+                                    next() % 20 == 0, 200 + next() % 201);
+    r.SerializeToString(&value);
+    const std::string topic =
+        absl::StrCat("dr.data.", c.source_department(), ".", c.id());
+    while (true) {
+      absl::Status st = producer->Send({topic, subject, value}, on_delivery);
+      if (st.ok()) break;
+      if (!broker::IsRetriable(st)) DR_LOG(FATAL) << st;
+    }
+  }
+  if (absl::Status st = producer->Flush(absl::Minutes(5)); !st.ok()) {
+    DR_LOG(FATAL) << st;
+  }
+  const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+  if (failed.load() > 0) DR_LOG(FATAL) << failed.load() << " sends failed";
+  Report(absl::StrCat("publish_per_s=", static_cast<int64_t>(n / secs)));
+  return 0;
+}
+
+// Starts every partition at the beginning; nothing stored.
+class FromBeginning : public broker::RebalanceHandler {
+ public:
+  absl::flat_hash_map<broker::TopicPartition, int64_t> OnAssigned(
+      const std::vector<broker::TopicPartition>&) override {
+    return {};
+  }
+  void OnRevoked(const std::vector<broker::TopicPartition>&) override {}
+};
+
+int RawConsume() {
+  const int64_t n = absl::GetFlag(FLAGS_records);
+  auto broker = Connect();
+  broker::ConsumerOptions co;
+  co.group_id = "bench-raw";
+  auto consumer = broker->NewConsumer(co).value();
+  FromBeginning handler;
+  if (absl::Status s = consumer->Subscribe({"^dr\\.data\\..*"}, &handler);
+      !s.ok()) {
+    DR_LOG(FATAL) << s;
+  }
+  std::vector<broker::Message> batch;
+  int64_t count = 0, first_batch = 0;
+  uint64_t bytes = 0;
+  absl::Time first = absl::InfinitePast();
+  const absl::Time deadline = absl::Now() + absl::Minutes(10);
+  while (count < n && absl::Now() < deadline) {
+    if (absl::Status s = consumer->Poll(8192, absl::Milliseconds(100), &batch);
+        !s.ok()) {
+      DR_LOG(FATAL) << s;
+    }
+    if (batch.empty()) continue;
+    if (count == 0) {
+      first = absl::Now();
+      first_batch = batch.size();
+    }
+    count += batch.size();
+    for (const auto& m : batch) bytes += m.value.size();
+  }
+  const double secs = absl::ToDoubleSeconds(absl::Now() - first);
+  consumer->Close().IgnoreError();
+  if (count < n) {
+    DR_LOG(FATAL) << "raw consume saw " << count << " of " << n
+                  << " messages: the embedded cluster's retention dropped "
+                     "some; use more --partitions";
+  }
+  Report(absl::StrCat(
+      "raw_consume_per_s=", static_cast<int64_t>((count - first_batch) / secs),
+      " avg_value_bytes=", bytes / count));
+  return 0;
+}
+
+absl::Status ValidateSubject(datarun::v1::SubjectKind, absl::string_view id) {
+  auto parsed = subject::ParseCitizenId(id);
+  return parsed.ok() ? absl::OkStatus() : parsed.status();
+}
+
+int Ingest() {
+  const int64_t n = absl::GetFlag(FLAGS_records);
+  const std::string dir = absl::GetFlag(FLAGS_work_dir) + "/state";
+  state::RocksDbStateOptions so;
+  so.dir = dir;
+  so.sync = absl::GetFlag(FLAGS_sync_writes);
+  auto store = state::RocksDbStateStore::Open(so).value();
+  const auto catalog = BenchCatalog();
+  ingest::CatalogClassDirectory classes(catalog);
+  auto broker = Connect();
+  ingest::IngestOptions options;
+  options.group_id = "bench-ingest";
+  options.max_batch_messages = absl::GetFlag(FLAGS_batch_messages);
+  ingest::Ingestor ingestor(broker.get(), store.get(), &classes,
+                            ValidateSubject, options);
+  std::atomic<bool> stop{false};
+  absl::Status status;
+  std::thread run([&] { status = ingestor.Run(&stop); });
+  const auto& c = ingestor.counters();
+  int64_t first_count = 0;
+  absl::Time first = absl::InfinitePast();
+  const absl::Time deadline = absl::Now() + absl::Minutes(10);
+  while (static_cast<int64_t>(c.messages.load()) < n &&
+         absl::Now() < deadline) {
+    if (first_count == 0 && c.messages.load() > 0) {
+      first = absl::Now();
+      first_count = c.messages.load();
+    }
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  const absl::Time last = absl::Now();
+  stop = true;
+  run.join();
+  if (!status.ok()) DR_LOG(FATAL) << status;
+  const int64_t done = c.messages.load();
+  if (done < n) DR_LOG(FATAL) << "ingested only " << done << " of " << n;
+  const double secs = absl::ToDoubleSeconds(last - first);
+  Report(absl::StrCat(
+      "ingest_per_s=", static_cast<int64_t>((done - first_count) / secs),
+      " applied=", c.applied.load(), " stale=", c.stale.load(),
+      " rejected=", c.rejected_total(), " batches=", c.batches.load(),
+      " pauses=", c.pauses.load(), " poll_ms=", c.poll_micros.load() / 1000,
+      " check_ms=", c.check_micros.load() / 1000,
+      " apply_ms=", c.apply_micros.load() / 1000));
+  return 0;
+}
+
+std::map<std::string, std::string> ReadResult(const std::string& path) {
+  std::map<std::string, std::string> out;
+  std::ifstream in(path);
+  std::string kv;
+  while (in >> kv) {
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) out[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return out;
+}
+
+int RunPhase(const std::string& role, const std::string& bootstrap,
+             const std::string& work, long* max_rss_kb) {
+  char self[4096];
+  ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  self[len > 0 ? len : 0] = '\0';
+  Process p;
+  absl::Status s = p.Start(
+      {self, absl::StrCat("--role=", role),
+       absl::StrCat("--bootstrap=", bootstrap),
+       absl::StrCat("--result_file=", work, "/", role, ".result"),
+       absl::StrCat("--records=", absl::GetFlag(FLAGS_records)),
+       absl::StrCat("--departments=", absl::GetFlag(FLAGS_departments)),
+       absl::StrCat("--classes_per_dept=",
+                    absl::GetFlag(FLAGS_classes_per_dept)),
+       absl::StrCat("--work_dir=", work),
+       absl::StrCat("--sync_writes=",
+                    absl::GetFlag(FLAGS_sync_writes) ? "true" : "false"),
+       absl::StrCat("--batch_messages=", absl::GetFlag(FLAGS_batch_messages))},
+      absl::StrCat(work, "/", role));
+  if (!s.ok()) DR_LOG(FATAL) << s;
+  auto code = p.Wait(absl::Minutes(20), max_rss_kb);
+  if (!code.ok() || *code != 0) {
+    DR_LOG(FATAL) << "phase " << role << " failed (see " << work << "/" << role
+                  << ".err)";
+  }
+  return 0;
+}
+
+int Main() {
+  const std::string work = absl::GetFlag(FLAGS_work_dir);
+  std::filesystem::remove_all(work);
+  std::filesystem::create_directories(work);
+  setenv("TEST_TMPDIR", work.c_str(), 1);
+  const auto catalog = BenchCatalog();
+  std::vector<std::string> topics;
+  for (const auto& c : catalog.data_classes()) {
+    topics.push_back(
+        absl::StrCat("dr.data.", c.source_department(), ".", c.id()));
+  }
+  for (const auto& d : catalog.departments()) {
+    topics.push_back(absl::StrCat("dr.dlq.", d.id()));
+  }
+  topics.push_back("dr.dlq.unknown");
+  std::printf("records=%lld topics=%zu partitions=%d sync_writes=%d\n",
+              static_cast<long long>(absl::GetFlag(FLAGS_records)),
+              topics.size(), absl::GetFlag(FLAGS_partitions),
+              absl::GetFlag(FLAGS_sync_writes));
+  std::fflush(stdout);
+  Process kafka;
+  auto bootstrap =
+      integration::StartKafka(&kafka, topics, absl::GetFlag(FLAGS_partitions));
+  if (!bootstrap.ok()) DR_LOG(FATAL) << bootstrap.status();
+  long rss_kb = 0;
+  RunPhase("publish", *bootstrap, work, nullptr);
+  RunPhase("raw", *bootstrap, work, nullptr);
+  RunPhase("ingest", *bootstrap, work, &rss_kb);
+  kafka.Terminate(absl::Seconds(10)).IgnoreError();
+
+  auto raw = ReadResult(work + "/raw.result");
+  auto ing = ReadResult(work + "/ingest.result");
+  const double raw_rate = std::stod(raw["raw_consume_per_s"]);
+  const double ingest_rate = std::stod(ing["ingest_per_s"]);
+  std::printf(
+      "ingest_per_s=%.0f raw_consume_per_s=%.0f ratio=%.2f peak_rss_mb=%ld\n",
+      ingest_rate, raw_rate, ingest_rate / raw_rate, rss_kb / 1024);
+  return 0;
+}
+
+}  // namespace
+}  // namespace datarun::bench
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const std::string role = absl::GetFlag(FLAGS_role);
+  if (role == "publish") return datarun::bench::Publish();
+  if (role == "raw") return datarun::bench::RawConsume();
+  if (role == "ingest") return datarun::bench::Ingest();
+  return datarun::bench::Main();
+}

@@ -11,7 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "google/protobuf/util/json_util.h"
+#include "connectors/gen/proto_json.h"
+#include "connectors/gen/utc_format.h"
 
 namespace datarun::gen {
 namespace {
@@ -30,11 +31,6 @@ void AppendJsonString(absl::string_view s, std::string* out) {
     }
   }
   out->push_back('"');
-}
-
-void Append2(int v, std::string* out) {
-  out->push_back(static_cast<char>('0' + v / 10));
-  out->push_back(static_cast<char>('0' + v % 10));
 }
 
 // Collects one chunk's lines per class.
@@ -113,40 +109,15 @@ std::string Manifest(const Generator& generator, const JsonlSummary& summary) {
 }  // namespace
 
 std::string FormatEventTime(absl::Time t) {
-  absl::CivilSecond cs = absl::ToCivilSecond(t, absl::UTCTimeZone());
   std::string out;
   out.reserve(20);
-  int y = static_cast<int>(cs.year());
-  Append2(y / 100, &out);
-  Append2(y % 100, &out);
-  out.push_back('-');
-  Append2(cs.month(), &out);
-  out.push_back('-');
-  Append2(cs.day(), &out);
-  out.push_back('T');
-  Append2(cs.hour(), &out);
-  out.push_back(':');
-  Append2(cs.minute(), &out);
-  out.push_back(':');
-  Append2(cs.second(), &out);
+  AppendUtcSeconds(absl::ToUnixSeconds(t), &out);
   out.push_back('Z');
   return out;
 }
 
 absl::Status AppendJsonLine(const GeneratedRecord& record, std::string* out) {
-  static const google::protobuf::util::JsonPrintOptions kOptions = [] {
-    google::protobuf::util::JsonPrintOptions o;
-    o.preserve_proto_field_names = true;
-    return o;
-  }();
-  std::string payload;
-  auto st = google::protobuf::util::MessageToJsonString(*record.payload,
-                                                        &payload, kOptions);
-  if (!st.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot print ", record.payload->GetTypeName(), " of subject ",
-        record.subject_id, " as JSON: ", st.ToString()));
-  }
+  const size_t mark = out->size();
   out->append("{\"subject_id\": ");
   AppendJsonString(record.subject_id, out);
   out->append(", \"record_key\": ");
@@ -154,9 +125,16 @@ absl::Status AppendJsonLine(const GeneratedRecord& record, std::string* out) {
   out->append(", \"source_version\": ");
   absl::StrAppend(out, record.source_version);
   out->append(", \"op\": \"UPSERT\", \"event_time\": \"");
-  out->append(FormatEventTime(record.event_time));
+  AppendUtcSeconds(absl::ToUnixSeconds(record.event_time), out);
+  out->push_back('Z');
   out->append("\", \"payload\": ");
-  out->append(payload);
+  absl::Status st = AppendProtoJson(*record.payload, out);
+  if (!st.ok()) {
+    out->resize(mark);
+    return absl::InvalidArgumentError(
+        absl::StrCat("subject ", record.subject_id, ", class ",
+                     DataClasses()[record.class_index].id, ": ", st.message()));
+  }
   out->append("}\n");
   return absl::OkStatus();
 }

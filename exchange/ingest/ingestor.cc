@@ -205,10 +205,16 @@ void Ingestor::SendToDlq(const broker::Message& message,
       DR_LOG(ERROR) << "ingest: DLQ delivery failed: " << r.status();
     }
   };
-  DR_LOG(WARNING) << "ingest: " << message.topic << "[" << message.partition
-                  << "]@" << message.offset << " -> " << topic << ": "
-                  << RejectReasonName(rejection.reason) << ": "
-                  << rejection.detail;
+  // A misbehaving publisher can send millions: log the first ones of each
+  // reason, then every power of two (the counters have the exact numbers).
+  const uint64_t seen =
+      counters_.rejected[static_cast<int>(rejection.reason)].load();
+  if (seen <= 10 || (seen & (seen - 1)) == 0) {
+    DR_LOG(WARNING) << "ingest: " << message.topic << "[" << message.partition
+                    << "]@" << message.offset << " -> " << topic << ": "
+                    << RejectReasonName(rejection.reason) << " (#" << seen
+                    << "): " << rejection.detail;
+  }
   for (int attempt = 0;; ++attempt) {
     absl::Status s = dlq_producer_->Send(out, on_delivery);
     if (s.ok()) return;

@@ -143,11 +143,14 @@ std::string FormatMessage(const pb::Message& m) {
 absl::TimeZone ChinaTime() { return absl::FixedTimeZone(8 * 60 * 60); }
 
 std::string FormatChineseDate(absl::Time t) {
-  return absl::FormatTime("%Y年%m月%d日", t, ChinaTime());
+  absl::CivilSecond c = absl::ToCivilSecond(t, ChinaTime());
+  return absl::StrFormat("%d年%d月%d日", c.year(), c.month(), c.day());
 }
 
 std::string FormatChineseDateTime(absl::Time t) {
-  return absl::FormatTime("%Y年%m月%d日 %H时%M分", t, ChinaTime());
+  absl::CivilSecond c = absl::ToCivilSecond(t, ChinaTime());
+  return absl::StrFormat("%d年%d月%d日 %02d时%02d分", c.year(), c.month(),
+                         c.day(), c.hour(), c.minute());
 }
 
 std::string EnumLabel(const pb::EnumValueDescriptor& value) {

@@ -495,12 +495,10 @@ void Emitter::KinshipRecords(int32_t index) {
       continue;
     }
     // Grandparents: a parent of one of my parents.
-    if (is_parent_of(P(p.father == kNone ? index : p.father), m) ||
-        is_parent_of(P(p.mother == kNone ? index : p.mother), m)) {
-      if (p.father != kNone || p.mother != kNone) {
-        Kin(o, dp::KINSHIP_TYPE_GRANDPARENT, "户籍", p.birth);
-        continue;
-      }
+    if ((p.father != kNone && is_parent_of(P(p.father), m)) ||
+        (p.mother != kNone && is_parent_of(P(p.mother), m))) {
+      Kin(o, dp::KINSHIP_TYPE_GRANDPARENT, "户籍", p.birth);
+      continue;
     }
     // Grandchildren: a child of one of my children.
     if ((o.father != kNone && is_parent_of(P(o.father), index)) ||

@@ -108,6 +108,22 @@ TEST_F(PolicyTest, SignatureRequiredAndChecked) {
   EXPECT_DENIED(Decide(impostor), kRuleBadSignature);
 }
 
+TEST_F(PolicyTest, TransportAuthenticatedModeSkipsOnlyTheSignature) {
+  PolicyOptions o;
+  o.verify_signatures = false;
+  auto lax = Policy::Create(catalog(), fixture_->keyring(), o);
+  ASSERT_TRUE(lax.ok()) << lax.status();
+  QueryRequest r = Profile("civil_affairs", "test_open_matter");
+  r.clear_signature();
+  r.clear_key_id();
+  RequestGrant g = (*lax)->CheckRequest(r, kNow);
+  EXPECT_TRUE(g.decision.allowed) << g.decision.message;
+  // Every other rule still applies.
+  r.set_requester_department("taxation");
+  g = (*lax)->CheckRequest(r, kNow);
+  EXPECT_EQ(g.decision.rule, kRuleNoAgreement);
+}
+
 TEST_F(PolicyTest, RequestTimeMustBeFresh) {
   QueryRequest r = Profile("civil_affairs", "test_open_matter");
   *r.mutable_requested_at() = testing::Ts(kNow - absl::Minutes(4));

@@ -99,17 +99,18 @@ class KafkaProducer : public Producer {
   }
 
   absl::Status Flush(absl::Duration timeout) override {
+    const absl::Time deadline = absl::Now() + timeout;
     // rd_kafka_flush also serves callbacks here, concurrently with the
     // poller: librdkafka allows polling from several threads.
     rd_kafka_resp_err_t err = rd_kafka_flush(
         rk_, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      // Callbacks of the last batch may still be running on the poller.
-      while (InFlight() > 0) {
-        rd_kafka_poll(rk_, 1);
-      }
-      return absl::OkStatus();
+    // Callbacks of the last batch may still be running on the poller.
+    // Bounded: sends from other threads during Flush keep InFlight up.
+    while (err == RD_KAFKA_RESP_ERR_NO_ERROR && InFlight() > 0 &&
+           absl::Now() < deadline) {
+      rd_kafka_poll(rk_, 1);
     }
+    if (InFlight() == 0) return absl::OkStatus();
     return absl::DeadlineExceededError(
         absl::StrCat("flush: ", InFlight(), " records still undelivered after ",
                      absl::FormatDuration(timeout)));

@@ -7,9 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "exchange/catalog/catalog.h"
 #include "exchange/certificate/document_io.h"
 #include "exchange/certificate/issuer.h"
 #include "exchange/certificate/openssl_export.h"
@@ -336,6 +338,49 @@ TEST_P(CertificateTest, IssueErrors) {
   EXPECT_TRUE(absl::IsInvalidArgument(status));
   EXPECT_NE(status.message().find("not the certificate subject"),
             absl::string_view::npos);
+}
+
+// Every shipped template issues, fills every placeholder and verifies, and
+// its issuer is the authoritative source of every class it draws on.
+TEST(ShippedTemplatesTest, EveryTemplateIssuesAndVerifies) {
+  auto loaded = catalog::LoadCatalog(testing::kShippedCatalog);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_GE(loaded->certificate_templates_size(), 10);
+  std::vector<KeySpec> keys;
+  absl::flat_hash_set<std::string> issuers;
+  for (const auto& t : loaded->certificate_templates()) {
+    if (issuers.insert(t.issuer_department()).second) {
+      keys.push_back(
+          {t.issuer_department(), "k1", seal::SealAlgorithm::kEd25519});
+    }
+  }
+  auto env = CertEnv::Create(keys);
+  ASSERT_TRUE(env.ok()) << env.status();
+  CertificateIssuer issuer((*env)->index(), (*env)->signers());
+  VerifyOptions options;
+  options.keyring = &(*env)->keyring();
+  options.catalog = &(*env)->catalog();
+  options.now = Day(2026, 11, 27);
+  v1::Subject subject;
+  subject.set_id(kCitizen);
+  for (const auto& t : loaded->certificate_templates()) {
+    for (const auto& source : t.sources()) {
+      EXPECT_EQ((*env)
+                    ->index()
+                    .FindDataClass(source.data_class())
+                    ->source_department(),
+                t.issuer_department())
+          << t.id() << " draws on " << source.data_class();
+    }
+    auto cert = issuer.Issue(t.id(), subject, {}, Day(2026, 11, 26));
+    ASSERT_TRUE(cert.ok()) << t.id() << ": " << cert.status();
+    EXPECT_EQ(cert->rendered_text().find('{'), std::string::npos)
+        << cert->rendered_text();
+    EXPECT_NE(cert->rendered_text().find(kCitizen), std::string::npos)
+        << t.id();
+    Verification v = VerifyCertificate(*cert, options);
+    EXPECT_TRUE(v.valid()) << t.id() << ": " << v.reason;
+  }
 }
 
 // Stock openssl verifies the exported bytes, signature and key.

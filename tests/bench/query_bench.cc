@@ -46,6 +46,8 @@ ABSL_FLAG(int, subjects, 1000000, "citizens to load");
 ABSL_FLAG(int, threads, 2, "query threads");
 ABSL_FLAG(double, seconds, 5, "measuring time per phase");
 ABSL_FLAG(int, partitions, 8, "state partitions");
+ABSL_FLAG(bool, signed_phase, true,
+          "also measure with per-request Ed25519 signature verification");
 ABSL_FLAG(std::string, dir, "", "state directory (default: a new one in /tmp)");
 ABSL_FLAG(std::string, base_catalog, "exchange/catalog/zhejiang.textproto",
           "base catalog");
@@ -413,7 +415,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(sink.count()));
 
   Result signed_profile;
-  {
+  if (absl::GetFlag(FLAGS_signed_phase)) {
     datarun::policy::PolicyOptions po;
     po.max_clock_skew = absl::Hours(1);
     auto policy = datarun::policy::Policy::Create(**catalog, keyring, po);

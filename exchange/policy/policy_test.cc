@@ -317,6 +317,14 @@ TEST_F(PolicyTest, VerifyParameters) {
   EXPECT_DENIED(Decide(r), kRuleBadParameter);
 }
 
+TEST_F(PolicyTest, VerificationOnlyAgreementDisclosesNothing) {
+  EXPECT_DENIED(Decide(Profile("civil_affairs", "test_verify_only_matter")),
+                kRuleNothingCovered);
+  EXPECT_ALLOWED(
+      Decide(Verify("test_verify_only_matter", "no_criminal_record")),
+      "ag_verify_only");
+}
+
 TEST_F(PolicyTest, UnsupportedKinds) {
   QueryRequest r = Profile("civil_affairs", "test_open_matter");
   r.set_kind(datarun::v1::QUERY_KIND_CERTIFICATE);

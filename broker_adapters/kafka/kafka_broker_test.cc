@@ -236,7 +236,9 @@ TEST_F(KafkaBrokerTest, TwoConsumersSplitCoPartitionedTopicsOnJoinAndLeave) {
   {
     absl::MutexLock l(&r1.mu);
     ASSERT_FALSE(r1.revoked.empty());
-    EXPECT_EQ(r1.revoked.back().size(), 8u);  // eager: everything revoked
+    // Eager: the join revoked everything c1 had. (Under load the mock may
+    // run one more rebalance round, so only the first one is checked.)
+    EXPECT_EQ(r1.revoked.front().size(), 8u);
     EXPECT_EQ(r1.assigned.back(), c1->Assignment());
   }
   {

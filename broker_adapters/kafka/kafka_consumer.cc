@@ -199,6 +199,9 @@ class KafkaConsumer : public Consumer {
         self->callback_status_ = KafkaStatus(aerr, "assigning partitions");
         return;
       }
+      // broker.h: pausing does not outlive a revocation, whatever
+      // librdkafka remembers about the partition.
+      rd_kafka_resume_partitions(rk, partitions);
       self->assignment_.clear();
       self->assignment_.insert(tps.begin(), tps.end());
     } else {

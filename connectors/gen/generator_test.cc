@@ -238,6 +238,9 @@ TEST_F(GeneratorTest, PayloadJsonIsTheReferenceAndParsesBack) {
     ASSERT_TRUE(AppendProtoJson(*s.payload, &fast).ok());
     ASSERT_TRUE(AppendProtoJsonReference(*s.payload, &reference).ok());
     ASSERT_EQ(fast, reference) << DataClasses()[s.class_index].id;
+    std::string reflected;
+    ASSERT_TRUE(AppendProtoJsonByReflection(*s.payload, &reflected));
+    ASSERT_EQ(reflected, reference) << DataClasses()[s.class_index].id;
     std::unique_ptr<Message> back(s.payload->New());
     auto st = google::protobuf::util::JsonStringToMessage(fast, back.get());
     ASSERT_TRUE(st.ok()) << st.ToString() << " in " << fast;

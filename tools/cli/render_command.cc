@@ -4,7 +4,7 @@
 // text, the issuer's red round seal, a QR code for verification. The catalog
 // supplies the template title and the issuer's Chinese name. Rendering does
 // not verify: run `datarun verify` for that. Exit 0 on success, 1 when the
-// file cannot be rendered, 2 on usage errors. See docs/cli.md.
+// file cannot be read or rendered, 2 on usage errors. See docs/cli.md.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -43,14 +43,14 @@ int RunRender(const std::vector<std::string>& args) {
   v1::Certificate cert;
   if (absl::Status s = certificate::ReadDocumentFile(in, &cert); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
-    return 2;
+    return 1;
   }
   certificate::RenderOptions options;
   auto catalog = catalog::LoadCatalog(absl::GetFlag(FLAGS_catalog));
   if (!catalog.ok()) {
     std::fprintf(stderr, "error: %s\n",
                  std::string(catalog.status().message()).c_str());
-    return 2;
+    return 1;
   }
   for (const auto& t : catalog->certificate_templates()) {
     if (t.id() == cert.template_id()) options.title = t.title();

@@ -6,7 +6,8 @@
 // issuer, key known and valid at the issue time, signature, expiry at --at
 // (default now), revocation by its issuer (--revocations, a JSON-lines dump
 // of dr.cert.revoked). Prints "valid: ..." and exits 0, or "invalid
-// (<reason>): <details>" and exits 1; 2 on usage or unreadable input.
+// (<reason>): <details>" and exits 1; unreadable input prints "error: ..."
+// and exits 1; usage errors exit 2.
 // --export_openssl also writes data.bin, sig.bin, pub.pem and verify.sh for
 // stock openssl (docs/certificates.md). See docs/cli.md.
 #include <cstdio>
@@ -56,9 +57,11 @@ int Usage(const std::string& message) {
   return 2;
 }
 
+// Unreadable input (certificate, catalog, revocation list): the command ran
+// and failed, exit 1 as every datarun command (docs/cli.md).
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
-  return 2;
+  return 1;
 }
 
 std::string Rfc3339(const google::protobuf::Timestamp& ts) {
@@ -75,7 +78,7 @@ int Report(const Verification& v, const std::string& what) {
   std::printf("invalid (%s): %s\n",
               std::string(certificate::VerdictName(v.verdict)).c_str(),
               v.reason.c_str());
-  return v.verdict == certificate::Verdict::kError ? 2 : 1;
+  return 1;
 }
 
 int RunVerify(const std::vector<std::string>& args) {

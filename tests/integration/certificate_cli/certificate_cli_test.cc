@@ -157,10 +157,11 @@ TEST_P(CertificateCliTest, TamperedExpiredRevokedUnknownKey) {
   EXPECT_TRUE(absl::StartsWith(run.output, "invalid (unknown key): "))
       << run.output;
 
-  // A bad file is a usage error naming the file.
+  // A bad file fails with an error naming the file.
   WriteFile(dir_ + "/bad.json", "{\"serial\": 7");
   run = Verify(dir_ + "/bad.json");
-  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_TRUE(absl::StartsWith(run.output, "error: ")) << run.output;
   EXPECT_NE(run.output.find(dir_ + "/bad.json"), std::string::npos)
       << run.output;
 }

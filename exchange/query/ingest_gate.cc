@@ -1,0 +1,87 @@
+#include "exchange/query/ingest_gate.h"
+
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+
+namespace datarun::query {
+
+namespace {
+// How stale the cached ingest assignment may be: a rebalance takes seconds,
+// and re-reading it per request would copy every topic name each time.
+constexpr absl::Duration kAssignmentRefresh = absl::Milliseconds(100);
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<IngestGate>> IngestGate::Create(
+    broker::Broker* broker,
+    std::function<std::vector<broker::TopicPartition>()> assignment,
+    state::StateStore* store) {
+  broker::ConsumerOptions co;
+  co.client_id = "datarund-ingest-gate";
+  // Never subscribes; the group id is only required by the client.
+  co.group_id = absl::StrCat("datarun-ingest-gate-",
+                             absl::Uniform<uint64_t>(absl::BitGen()));
+  ASSIGN_OR_RETURN(std::unique_ptr<broker::Consumer> consumer,
+                   broker->NewConsumer(co));
+  return std::unique_ptr<IngestGate>(
+      new IngestGate(std::move(consumer), std::move(assignment), store));
+}
+
+IngestGate::IngestGate(
+    std::unique_ptr<broker::Consumer> watermarks,
+    std::function<std::vector<broker::TopicPartition>()> assignment,
+    state::StateStore* store)
+    : watermarks_(std::move(watermarks)),
+      assignment_(std::move(assignment)),
+      store_(store) {}
+
+Serving IngestGate::Serves(int32_t partition) {
+  absl::MutexLock l(&mu_);
+  const absl::Time now = absl::Now();
+  if (now - assignment_read_ > kAssignmentRefresh) {
+    assignment_cache_ = assignment_();
+    assignment_read_ = now;
+  }
+  std::vector<broker::TopicPartition> owned;
+  for (const auto& tp : assignment_cache_) {
+    if (tp.partition == partition && absl::StartsWith(tp.topic, "dr.data."))
+      owned.push_back(tp);
+  }
+  PartitionState& ps = partitions_[partition];
+  if (owned.empty()) {
+    ps = PartitionState();
+    return Serving::kNotOwned;
+  }
+  if (owned != ps.owned) {  // newly owned, or topics added: new targets
+    ps = PartitionState();
+    ps.owned = owned;
+    for (const auto& tp : owned) {
+      auto wm = watermarks_->QueryWatermarks(tp, absl::Seconds(5));
+      if (!wm.ok()) {
+        DR_LOG(WARNING) << "ingest gate: watermarks of " << broker::ToString(tp)
+                        << ": " << wm.status();
+        ps.owned.clear();  // retry at the next request
+        return Serving::kCatchingUp;
+      }
+      ps.target[tp.topic] = wm->high;
+    }
+  }
+  if (ps.caught_up) return Serving::kServe;
+  for (const auto& [topic, high] : ps.target) {
+    auto stored = store_->GetOffset(topic, partition);
+    if (!stored.ok()) return Serving::kCatchingUp;
+    const int64_t next = stored->has_value() ? (*stored)->next_offset : 0;
+    if (next < high) return Serving::kCatchingUp;
+  }
+  ps.caught_up = true;
+  DR_LOG(INFO) << "serving queries of partition " << partition
+               << ": ingest caught up with " << ps.target.size()
+               << " data topics";
+  return Serving::kServe;
+}
+
+}  // namespace datarun::query

@@ -11,6 +11,8 @@
 // "serving" is the moment the ready file appears (state open, consumer
 // subscribed and polling). Last line:
 //   restart_to_ready_ms=... empty_state_ready_ms=... rocksdb_open_ms=...
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -29,6 +31,10 @@ ABSL_FLAG(int64_t, records, 10000000, "records in the state");
 ABSL_FLAG(std::string, work_dir, "/tmp/datarun_restart_bench",
           "scratch directory; the full state is kept for later runs");
 ABSL_FLAG(int32_t, partitions, 8, "partitions per topic");
+ABSL_FLAG(int64_t, dirty_records, 300000,
+          "records applied by a process that then dies without closing the "
+          "state, before the after-crash restart is timed");
+ABSL_FLAG(std::string, role, "", "internal: 'dirty'");
 
 namespace datarun::bench {
 namespace {
@@ -85,6 +91,32 @@ void Fill(const std::string& dir, int64_t n, int partitions) {
   if (absl::Status s = store->Flush(); !s.ok()) DR_LOG(FATAL) << s;
   const double secs = absl::ToDoubleSeconds(absl::Now() - start);
   std::printf("fill_per_s=%.0f fill_s=%.1f\n", n / secs, secs);
+}
+
+// Applies --dirty_records newer versions to the full state, then dies
+// without closing it (like a SIGKILL): the next open replays the WAL.
+int Dirty(const std::string& dir) {
+  auto store = state::RocksDbStateStore::Open(StateOptions(dir)).value();
+  const int64_t n = absl::GetFlag(FLAGS_dirty_records);
+  // Newer than anything stored, so every record is really written.
+  const uint64_t version = absl::ToUnixMicros(absl::Now());
+  for (int64_t i = 0; i < n;) {
+    state::IngestBatch batch;
+    batch.cluster_id = "restart-bench-fill";
+    for (int64_t j = 0; j < 10000 && i < n; ++j, ++i) {
+      const int c = i % 3;
+      const uint64_t subject = i / 3;
+      state::RecordWrite w;
+      w.partition = subject % absl::GetFlag(FLAGS_partitions);
+      w.record = ingest::testing::MakeRecord(
+          kClasses[c][0], kClasses[c][1], ingest::testing::CitizenId(subject),
+          c == 0 ? "" : "K1", version, false, 300);
+      batch.records.push_back(std::move(w));
+    }
+    if (!store->ApplyBatch(batch).ok()) return 1;
+  }
+  std::fflush(stdout);
+  _exit(0);  // no close, no flush
 }
 
 // Starts datarund on `state_dir`, returns ms from spawn to the ready file,
@@ -158,12 +190,35 @@ int Main() {
   std::filesystem::remove_all(empty);
   const int64_t empty_ms = TimeToReady(*bootstrap, empty, work, "empty");
   const int64_t full_ms = TimeToReady(*bootstrap, full, work, "full");
+  // After a crash: a process applied more records and died without closing.
+  int64_t crash_ms = -1;
+  {
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    self[len > 0 ? len : 0] = '\0';
+    Process dirty;
+    absl::Status s = dirty.Start(
+        {self, "--role=dirty", absl::StrCat("--work_dir=", work),
+         absl::StrCat("--dirty_records=", absl::GetFlag(FLAGS_dirty_records)),
+         absl::StrCat("--partitions=", absl::GetFlag(FLAGS_partitions))},
+        work + "/dirty");
+    auto code = s.ok() ? dirty.Wait(absl::Minutes(10)) : s;
+    if (!code.ok() || *code != 0) DR_LOG(FATAL) << "dirty phase failed";
+    uint64_t wal_bytes = 0;
+    for (const auto& f : std::filesystem::directory_iterator(full)) {
+      if (f.path().extension() == ".log") wal_bytes += f.file_size();
+    }
+    std::printf("after crash: WAL to replay %llu MiB\n",
+                static_cast<unsigned long long>(wal_bytes >> 20));
+    crash_ms = TimeToReady(*bootstrap, full, work, "after_crash");
+  }
   kafka.Terminate(absl::Seconds(10)).IgnoreError();
   std::printf(
-      "restart_to_ready_ms=%lld empty_state_ready_ms=%lld "
-      "rocksdb_open_ms=%lld records=%llu\n",
-      static_cast<long long>(full_ms), static_cast<long long>(empty_ms),
-      static_cast<long long>(open_ms), static_cast<unsigned long long>(have));
+      "restart_to_ready_ms=%lld restart_after_crash_ms=%lld "
+      "empty_state_ready_ms=%lld rocksdb_open_ms=%lld records=%llu\n",
+      static_cast<long long>(full_ms), static_cast<long long>(crash_ms),
+      static_cast<long long>(empty_ms), static_cast<long long>(open_ms),
+      static_cast<unsigned long long>(have));
   return 0;
 }
 
@@ -172,5 +227,8 @@ int Main() {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_role) == "dirty") {
+    return datarun::bench::Dirty(absl::GetFlag(FLAGS_work_dir) + "/full_state");
+  }
   return datarun::bench::Main();
 }

@@ -46,11 +46,11 @@ class ErrorCollector : public google::protobuf::io::ErrorCollector {
   std::string first_;
 };
 
-std::string Lookup(const Row& row, absl::string_view column) {
+absl::string_view Lookup(const Row& row, absl::string_view column) {
   for (const auto& [name, value] : row.columns) {
     if (name == column) return value;
   }
-  return "";
+  return {};
 }
 
 bool HasColumn(const Row& row, absl::string_view column) {
@@ -161,24 +161,36 @@ bool ParseScaledInteger(absl::string_view text, int scale, int64_t* out) {
 }
 
 bool ParseDate(absl::string_view text, int* year, int* month, int* day) {
+  // Hot path (one or more dates per row): no allocation.
   text = absl::StripAsciiWhitespace(text);
-  std::vector<std::string> parts;
+  absl::string_view parts[3];
   if (text.size() == 8 &&
       text.find_first_not_of("0123456789") == absl::string_view::npos) {
-    parts = {std::string(text.substr(0, 4)), std::string(text.substr(4, 2)),
-             std::string(text.substr(6, 2))};
+    parts[0] = text.substr(0, 4);
+    parts[1] = text.substr(4, 2);
+    parts[2] = text.substr(6, 2);
   } else if (absl::StrContains(text, "年")) {
-    std::string s(text);
-    if (!absl::EndsWith(s, "日")) return false;
-    s.resize(s.size() - std::string("日").size());
-    size_t y = s.find("年");
-    size_t m = s.find("月");
-    if (y == std::string::npos || m == std::string::npos || m < y) return false;
-    parts = {s.substr(0, y), s.substr(y + 3, m - y - 3), s.substr(m + 3)};
+    if (!absl::ConsumeSuffix(&text, "日")) return false;
+    size_t y = text.find("年");
+    size_t m = text.find("月");
+    if (y == absl::string_view::npos || m == absl::string_view::npos || m < y) {
+      return false;
+    }
+    parts[0] = text.substr(0, y);
+    parts[1] = text.substr(y + 3, m - y - 3);
+    parts[2] = text.substr(m + 3);
   } else {
-    parts = absl::StrSplit(text, absl::ByAnyChar("-/."));
+    size_t a = text.find_first_of("-/.");
+    if (a == absl::string_view::npos) return false;
+    size_t b = text.find_first_of("-/.", a + 1);
+    if (b == absl::string_view::npos ||
+        text.find_first_of("-/.", b + 1) != absl::string_view::npos) {
+      return false;
+    }
+    parts[0] = text.substr(0, a);
+    parts[1] = text.substr(a + 1, b - a - 1);
+    parts[2] = text.substr(b + 1);
   }
-  if (parts.size() != 3) return false;
   int y, m, d;
   if (parts[0].size() != 4 || !absl::SimpleAtoi(parts[0], &y) ||
       parts[1].empty() || parts[1].size() > 2 ||
@@ -488,9 +500,10 @@ bool Mapper::SetField(const Field& field, absl::string_view value,
         if (!ParseDate(value, &y, &mo, &d)) {
           return bad_type("a date (YYYY-MM-DD, YYYYMMDD, YYYY年M月D日)");
         }
-        sr->SetInt32(sub, sd->FindFieldByName("year"), y);
-        sr->SetInt32(sub, sd->FindFieldByName("month"), mo);
-        sr->SetInt32(sub, sd->FindFieldByName("day"), d);
+        // Date fields 1, 2, 3 are year, month, day (common.proto).
+        sr->SetInt32(sub, sd->field(0), y);
+        sr->SetInt32(sub, sd->field(1), mo);
+        sr->SetInt32(sub, sd->field(2), d);
         return true;
       }
       if (type == "google.protobuf.Timestamp") {
@@ -604,7 +617,7 @@ bool Mapper::Map(const Row& row, datarun::v1::Record* record,
     return MapCanonical(row, record, rejection);
   }
   // Subject.
-  const std::string subject_text = Lookup(row, mapping_.subject_column());
+  const absl::string_view subject_text = Lookup(row, mapping_.subject_column());
   if (subject_text.empty()) {
     return Reject(kReasonMissingField,
                   absl::StrCat("column '", mapping_.subject_column(),
@@ -623,21 +636,21 @@ bool Mapper::Map(const Row& row, datarun::v1::Record* record,
   record->set_source_department(department_);
   // Record key.
   if (!mapping_.record_key_column().empty()) {
-    std::string key = Lookup(row, mapping_.record_key_column());
+    absl::string_view key = Lookup(row, mapping_.record_key_column());
     if (key.empty()) {
       return Reject(kReasonMissingField,
                     absl::StrCat("column '", mapping_.record_key_column(),
                                  "' (record key) is empty or missing"),
                     rejection);
     }
-    record->set_record_key(std::move(key));
+    record->set_record_key(std::string(key));
   }
   // Op.
   datarun::v1::Record::Op op = row.op == RowOp::kDelete
                                    ? datarun::v1::Record::OP_DELETE
                                    : datarun::v1::Record::OP_UPSERT;
   if (!mapping_.op_column().empty()) {
-    std::string text = Lookup(row, mapping_.op_column());
+    absl::string_view text = Lookup(row, mapping_.op_column());
     if (!ParseOp(text, &op)) {
       return Reject(kReasonBadType,
                     absl::StrCat("column '", mapping_.op_column(), "': '", text,
@@ -649,7 +662,7 @@ bool Mapper::Map(const Row& row, datarun::v1::Record* record,
   // Event time.
   absl::Time event_time = absl::InfinitePast();
   if (!mapping_.event_time_column().empty()) {
-    std::string text = Lookup(row, mapping_.event_time_column());
+    absl::string_view text = Lookup(row, mapping_.event_time_column());
     if (text.empty()) {
       return Reject(kReasonMissingField,
                     absl::StrCat("column '", mapping_.event_time_column(),
@@ -670,7 +683,7 @@ bool Mapper::Map(const Row& row, datarun::v1::Record* record,
   }
   // Version.
   if (!mapping_.version_column().empty()) {
-    std::string text = Lookup(row, mapping_.version_column());
+    absl::string_view text = Lookup(row, mapping_.version_column());
     uint64_t v = 0;
     if (text.empty()) {
       return Reject(kReasonMissingField,
@@ -699,9 +712,13 @@ bool Mapper::Map(const Row& row, datarun::v1::Record* record,
   }
   if (op == datarun::v1::Record::OP_DELETE) return true;
   // Payload.
-  std::unique_ptr<Message> payload(prototype_->New());
+  // On the record's arena when it has one (the pipeline reuses an arena per
+  // row: no allocation for the payload's fields).
+  google::protobuf::Arena* arena = record->GetArena();
+  Message* payload = prototype_->New(arena);
+  std::unique_ptr<Message> owned(arena == nullptr ? payload : nullptr);
   for (const Field& field : fields_) {
-    std::string value = Lookup(row, field.column);
+    absl::string_view value = Lookup(row, field.column);
     if (value.empty()) {
       if (field.required) {
         return Reject(
@@ -714,7 +731,7 @@ bool Mapper::Map(const Row& row, datarun::v1::Record* record,
       }
       continue;
     }
-    if (!SetField(field, value, payload.get(), rejection)) return false;
+    if (!SetField(field, value, payload, rejection)) return false;
   }
   record->mutable_payload()->PackFrom(*payload);
   return true;

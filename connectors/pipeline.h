@@ -101,7 +101,12 @@ class Pipeline {
   uint64_t base_seq_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
 
-  uint64_t next_seq_ = 0;                        // pipeline thread only
+  uint64_t next_seq_ = 0;  // pipeline thread only
+  // Per-row scratch reused across rows (pipeline thread only): the first
+  // block of each row's arena, so mapping a row allocates nothing from the
+  // heap for the Record and payload, and the serialization buffer.
+  alignas(8) char arena_block_[16 << 10];
+  std::string value_;
   absl::Time next_slot_ = absl::InfinitePast();  // rate limiter
 
   std::atomic<uint64_t> rows_{0}, published_{0}, dlq_{0}, failed_{0},

@@ -1,0 +1,241 @@
+// Connector benchmark: a CSV of --rows rows through the file connector
+// (FileSource -> Mapper -> Pipeline -> idempotent Kafka producer) into an
+// embedded cluster, and, in the same run against the same cluster, kcat
+// producing the same number of records of the same size, with the same two
+// headers and the same producer settings (idempotence, acks=all, lz4,
+// linger 5 ms, murmur2 partitioning by subject id).
+//
+//   bazel build //tests/bench:connect && bazel-bin/tests/bench/connect
+//
+// Last line: csv_rows_per_s=... kcat_produce_per_s=... ratio=...
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
+#include "broker_adapters/embedded/embedded_cluster.h"
+#include "broker_adapters/kafka/kafka_broker.h"
+#include "connectors/file/file_source.h"
+#include "connectors/mapping.h"
+#include "connectors/pipeline.h"
+#include "exchange/catalog/catalog.h"
+#include "exchange/subject/subject_id.h"
+#include "google/protobuf/text_format.h"
+#include "prometheus/registry.h"
+
+ABSL_FLAG(int, rows, 1000000, "rows in the CSV");
+ABSL_FLAG(int, partitions, 4, "partitions of the topic");
+ABSL_FLAG(std::string, dir, "", "scratch directory (default: a new /tmp dir)");
+
+namespace {
+
+using namespace datarun;  // NOLINT: benchmark main
+
+constexpr char kTopic[] = "dr.data.public_security.vehicle_registration";
+constexpr char kKcatTopic[] = "bench.kcat";
+
+double CpuSeconds() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec +
+         (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+std::string Runfile(const std::string& relative) {
+  if (access(relative.c_str(), F_OK) == 0) return relative;
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return relative;
+  self[n] = '\0';
+  return absl::StrCat(self, ".runfiles/datarun/", relative);
+}
+
+constexpr char kMapping[] = R"pb(
+  data_class: "vehicle_registration"
+  format: FORMAT_CSV
+  subject_column: "sfzh"
+  record_key_column: "plate"
+  version_column: "version"
+  fields { column: "plate" field: "plate_number" required: true }
+  fields { column: "vin" field: "vin" required: true }
+  fields { column: "model" field: "model" }
+  fields {
+    column: "type"
+    field: "vehicle_type"
+    labels { label: "小型汽车" value: "VEHICLE_TYPE_SMALL_CAR" }
+  }
+  fields {
+    column: "status"
+    field: "status"
+    labels { label: "正常" value: "VEHICLE_STATUS_NORMAL" }
+  }
+  fields { column: "registered" field: "registration_date" }
+  fields { column: "displacement" field: "displacement_ml" }
+)pb";
+
+void WriteCsv(const std::string& path, int rows) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs(
+      "sfzh,plate,version,vin,model,type,status,registered,displacement\n", f);
+  subject::SubjectIdGenerator ids(42);
+  for (int i = 0; i < rows; ++i) {
+    std::fprintf(f,
+                 "%s,浙A%06d,1,LVIN%013d,\"Model %d, "
+                 "%s\",小型汽车,正常,2020-%02d-%02d,%d\n",
+                 ids.NextCitizenId().c_str(), i, i, i % 97,
+                 i % 2 ? "sedan" : "SUV", 1 + i % 12, 1 + i % 28,
+                 1000 + i % 2000);
+  }
+  std::fclose(f);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const int rows = absl::GetFlag(FLAGS_rows);
+  std::string dir = absl::GetFlag(FLAGS_dir);
+  if (dir.empty()) {
+    char templ[] = "/tmp/datarun-connect-bench-XXXXXX";
+    dir = mkdtemp(templ);
+  }
+  std::filesystem::create_directories(dir + "/drop");
+
+  auto cluster = broker::EmbeddedCluster::Start();
+  if (!cluster.ok()) {
+    std::fprintf(stderr, "embedded cluster: %s\n",
+                 cluster.status().ToString().c_str());
+    return 1;
+  }
+  const int partitions = absl::GetFlag(FLAGS_partitions);
+  if (!(*cluster)->CreateTopic(kTopic, partitions).ok() ||
+      !(*cluster)->CreateTopic("dr.dlq.public_security", 1).ok() ||
+      !(*cluster)->CreateTopic(kKcatTopic, partitions).ok()) {
+    std::fprintf(stderr, "cannot create topics\n");
+    return 1;
+  }
+
+  auto catalog_proto =
+      catalog::LoadCatalog(Runfile("exchange/catalog/zhejiang.textproto"));
+  if (!catalog_proto.ok()) {
+    std::fprintf(stderr, "%s\n", catalog_proto.status().ToString().c_str());
+    return 1;
+  }
+  auto catalog = *catalog::CatalogIndex::Create(*std::move(catalog_proto));
+  connectors::v1::Mapping mapping;
+  google::protobuf::TextFormat::ParseFromString(kMapping, &mapping);
+  auto mapper =
+      *connectors::Mapper::Create(mapping, *catalog, "public_security");
+
+  // The input, written to a dot-file and renamed in (excluded from timing).
+  const std::string csv = dir + "/drop/vehicles.csv";
+  WriteCsv(dir + "/drop/.vehicles.csv.tmp", rows);
+  std::filesystem::rename(dir + "/drop/.vehicles.csv.tmp", csv);
+  const auto csv_bytes = std::filesystem::file_size(csv);
+
+  // Record size, from the first rows mapped as the connector maps them.
+  uint64_t sample_bytes = 0;
+  int sampled = 0;
+  std::string kcat_values;  // hex text of real records, cut to size
+  {
+    connectors::v1::FileSourceConfig fc;
+    fc.set_drop_dir(dir + "/drop");
+    fc.set_state_file(dir + "/sample-position");
+    auto sample = *connectors::FileSource::Create(fc, mapping.format());
+    connectors::Row row;
+    while (sampled < 1000 && *sample->Next(&row)) {
+      datarun::v1::Record record;
+      connectors::RowRejection why;
+      if (mapper->Map(row, &record, &why)) {
+        const std::string value = record.SerializeAsString();
+        sample_bytes += value.size();
+        kcat_values += absl::BytesToHexString(value);
+        ++sampled;
+      }
+      row = connectors::Row();
+    }
+  }
+  const size_t value_size = sampled ? sample_bytes / sampled : 100;
+
+  // 1. The file connector.
+  broker::KafkaConfig kc;
+  kc.bootstrap = (*cluster)->bootstrap();
+  auto kafka = *broker::NewKafkaBroker(kc);
+  auto producer = *kafka->NewProducer({});
+  connectors::v1::FileSourceConfig fc;
+  fc.set_drop_dir(dir + "/drop");
+  auto source = *connectors::FileSource::Create(fc, mapping.format());
+  prometheus::Registry registry;
+  connectors::Pipeline pipeline(source.get(), mapper.get(), producer.get(),
+                                registry);
+  std::atomic<bool> stop{false};
+  const double cpu0 = CpuSeconds();
+  absl::Time start = absl::Now();
+  absl::Status run = pipeline.Run(stop, /*exit_when_idle=*/true);
+  const double connect_s = absl::ToDoubleSeconds(absl::Now() - start);
+  const double connect_cpu = CpuSeconds() - cpu0;
+  const auto c = pipeline.counters();
+  if (!run.ok() || c.published != static_cast<uint64_t>(rows)) {
+    std::fprintf(stderr, "connector: %s, published %llu of %d\n",
+                 run.ToString().c_str(),
+                 static_cast<unsigned long long>(c.published), rows);
+    return 1;
+  }
+  const double csv_rate = rows / connect_s;
+  std::printf(
+      "file connector: %d rows (%.1f MB CSV, %zu B records) in %.2f s "
+      "= %.0f rows/s, %llu DLQ, %.2f s CPU (whole process, including the "
+      "in-process cluster)\n",
+      rows, csv_bytes / 1e6, value_size, connect_s, csv_rate,
+      static_cast<unsigned long long>(c.dlq), connect_cpu);
+
+  // 2. kcat, same count and size, keyed, same producer settings.
+  const std::string kcat_input = dir + "/kcat.txt";
+  {
+    std::FILE* f = std::fopen(kcat_input.c_str(), "w");
+    subject::SubjectIdGenerator ids(42);
+    for (int i = 0; i < rows; ++i) {
+      size_t off = (static_cast<size_t>(i) * 2 * value_size) %
+                   (kcat_values.size() - value_size);
+      std::fprintf(f, "%s\t%.*s\n", ids.NextCitizenId().c_str(),
+                   static_cast<int>(value_size), kcat_values.data() + off);
+    }
+    std::fclose(f);
+  }
+  const std::string command = absl::StrCat(
+      "kcat -P -q -b ", (*cluster)->bootstrap(), " -t ", kKcatTopic,
+      " -K '\t' -H dr-payload-type=datarun.v1.departments.VehicleRegistration"
+      " -H dr-catalog-version=",
+      catalog->version(),
+      " -z lz4 -X enable.idempotence=true -X acks=all "
+      "-X linger.ms=5 -X batch.num.messages=10000 -X batch.size=1048576 "
+      "-X partitioner=murmur2_random -l ",
+      kcat_input);
+  start = absl::Now();
+  int rc = std::system(command.c_str());
+  const double kcat_s = absl::ToDoubleSeconds(absl::Now() - start);
+  if (rc != 0) {
+    std::fprintf(stderr, "kcat failed (%d): %s\n", rc, command.c_str());
+    return 1;
+  }
+  const double kcat_rate = rows / kcat_s;
+  std::printf("kcat: %d records of %zu B in %.2f s = %.0f records/s\n", rows,
+              value_size, kcat_s, kcat_rate);
+  std::filesystem::remove_all(dir);
+  std::printf("csv_rows_per_s=%.0f kcat_produce_per_s=%.0f ratio=%.2f\n",
+              csv_rate, kcat_rate, csv_rate / kcat_rate);
+  return 0;
+}

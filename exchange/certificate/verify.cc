@@ -148,10 +148,13 @@ Verification VerifyCertificate(const v1::Certificate& cert,
     for (const v1::CertificateRevocation& r : *found) {
       // Only the issuer may revoke its own certificate.
       if (r.issuer_department() != cert.issuer_department()) continue;
-      return Fail(Verdict::kRevoked,
-                  absl::StrCat("revoked by ", r.issuer_department(), " at ",
-                               Rfc3339(FromProto(r.revoked_at())),
-                               r.reason().empty() ? "" : ": ", r.reason()));
+      return Fail(
+          Verdict::kRevoked,
+          absl::StrCat(
+              "revoked by ", r.issuer_department(),
+              r.has_revoked_at() ? " at " : "",
+              r.has_revoked_at() ? Rfc3339(FromProto(r.revoked_at())) : "",
+              r.reason().empty() ? "" : ": ", r.reason()));
     }
   }
   return {Verdict::kValid, ""};

@@ -1,11 +1,13 @@
-// `datarun verify --certificate=FILE [--catalog=FILE] [--revocations=FILE]
-//  [--at=RFC3339] [--export_openssl=DIR]`  and
+// `datarun verify --certificate=FILE [--catalog=FILE]
+//  [--revocations=FILE | --brokers=HOST:PORT] [--at=RFC3339]
+//  [--export_openssl=DIR]`  and
 // `datarun verify --dossier=FILE [--catalog=FILE] [--export_openssl=DIR]`
 //
 // Checks a certificate offline (exchange/certificate/verify.h): seal by its
 // issuer, key known and valid at the issue time, signature, expiry at --at
 // (default now), revocation by its issuer (--revocations, a JSON-lines dump
-// of dr.cert.revoked). Prints "valid: ..." and exits 0, or "invalid
+// of dr.cert.revoked, or --brokers to read the topic itself). Prints "valid:
+// ..." and exits 0, or "invalid
 // (<reason>): <details>" and exits 1; unreadable input prints "error: ..."
 // and exits 1; usage errors exit 2.
 // --export_openssl also writes data.bin, sig.bin, pub.pem and verify.sh for
@@ -18,10 +20,12 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "broker_adapters/kafka/kafka_broker.h"
 #include "exchange/catalog/catalog.h"
 #include "exchange/certificate/document_io.h"
 #include "exchange/certificate/openssl_export.h"
 #include "exchange/certificate/revocation_list.h"
+#include "exchange/certificate/topic_revocations.h"
 #include "exchange/certificate/verify.h"
 #include "exchange/seal/catalog_keys.h"
 #include "exchange/seal/document_seal.h"
@@ -39,6 +43,9 @@ ABSL_FLAG(std::string, revocations, "",
 ABSL_FLAG(std::string, export_openssl, "",
           "verify: also write data.bin, sig.bin, pub.pem and verify.sh into "
           "this directory for stock openssl");
+ABSL_FLAG(absl::Duration, revocations_timeout, absl::Seconds(30),
+          "verify: how long to wait for topic dr.cert.revoked to be read to "
+          "its end (with --brokers)");
 ABSL_FLAG(std::string, at, "",
           "verify: check expiry at this RFC 3339 time instead of now");
 
@@ -51,7 +58,8 @@ int Usage(const std::string& message) {
   std::fprintf(stderr, "error: %s\n", message.c_str());
   std::fprintf(stderr,
                "usage: datarun verify --certificate=FILE [--catalog=FILE] "
-               "[--revocations=FILE] [--at=RFC3339] [--export_openssl=DIR]\n"
+               "[--revocations=FILE | --brokers=HOST:PORT] [--at=RFC3339] "
+               "[--export_openssl=DIR]\n"
                "       datarun verify --dossier=FILE [--catalog=FILE] "
                "[--export_openssl=DIR]\n");
   return 2;
@@ -88,11 +96,9 @@ int RunVerify(const std::vector<std::string>& args) {
   if (cert_path.empty() == dossier_path.empty()) {
     return Usage("give exactly one of --certificate and --dossier");
   }
-  if (!absl::GetFlag(FLAGS_brokers).empty()) {
-    return Usage(
-        "--brokers (reading dr.cert.revoked from Kafka) is not implemented "
-        "yet: dump the topic with `kcat -C -b BROKERS -t dr.cert.revoked -e "
-        "-f '%s\\n' > revoked.jsonl` and pass --revocations=revoked.jsonl");
+  if (!absl::GetFlag(FLAGS_brokers).empty() &&
+      !absl::GetFlag(FLAGS_revocations).empty()) {
+    return Usage("give at most one of --revocations and --brokers");
   }
   certificate::VerifyOptions options;
   options.now = absl::Now();
@@ -115,6 +121,18 @@ int RunVerify(const std::vector<std::string>& args) {
   if (const std::string path = absl::GetFlag(FLAGS_revocations);
       !path.empty()) {
     auto loaded = certificate::LoadRevocationFile(path);
+    if (!loaded.ok()) return Fail(loaded.status());
+    revocations = *std::move(loaded);
+    options.revocations = revocations.get();
+  }
+  if (const std::string brokers = absl::GetFlag(FLAGS_brokers);
+      !brokers.empty()) {
+    broker::KafkaConfig config;
+    config.bootstrap = brokers;
+    auto kafka = broker::NewKafkaBroker(config);
+    if (!kafka.ok()) return Fail(kafka.status());
+    auto loaded = certificate::ReadRevocationTopic(
+        **kafka, absl::GetFlag(FLAGS_revocations_timeout));
     if (!loaded.ok()) return Fail(loaded.status());
     revocations = *std::move(loaded);
     options.revocations = revocations.get();

@@ -15,12 +15,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
+#include "broker_adapters/embedded/embedded_cluster.h"
+#include "broker_adapters/kafka/kafka_broker.h"
 #include "exchange/certificate/document_io.h"
 #include "exchange/certificate/dossier.h"
 #include "exchange/certificate/issuer.h"
 #include "exchange/certificate/render/certificate_renderer.h"
 #include "exchange/certificate/revocation_list.h"
 #include "exchange/certificate/testing/test_env.h"
+#include "exchange/certificate/topic_revocations.h"
 #include "gtest/gtest.h"
 #include "proto/datarun/v1/departments/public_security.pb.h"
 
@@ -240,6 +243,38 @@ TEST_P(CertificateCliTest, RenderPngAndPdf) {
   run = Sh(absl::StrCat("/usr/bin/zbarimg --quiet --raw ", dir_, "/cert.png"));
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find(QrPayload(cert_)), std::string::npos) << run.output;
+}
+
+// Revocation read straight from topic dr.cert.revoked on an embedded
+// Kafka-protocol cluster (the datarun process connects over 127.0.0.1).
+TEST_P(CertificateCliTest, RevokedOnTheTopic) {
+  if (GetParam() != seal::SealAlgorithm::kEd25519) {
+    GTEST_SKIP() << "the topic path does not depend on the algorithm";
+  }
+  auto cluster = broker::EmbeddedCluster::Start();
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  ASSERT_TRUE((*cluster)->CreateTopic(std::string(kRevocationTopic), 1).ok());
+  const std::string brokers = "--brokers=" + (*cluster)->bootstrap();
+  CliRun run = Verify(cert_path_, brokers);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+
+  broker::KafkaConfig config;
+  config.bootstrap = (*cluster)->bootstrap();
+  auto kafka = broker::NewKafkaBroker(config);
+  ASSERT_TRUE(kafka.ok()) << kafka.status();
+  auto producer = (*kafka)->NewProducer({});
+  ASSERT_TRUE(producer.ok());
+  v1::CertificateRevocation revocation;
+  revocation.set_serial(cert_.serial());
+  revocation.set_issuer_department("public_security");
+  ASSERT_TRUE(
+      PublishRevocation(**producer, revocation, absl::Seconds(10)).ok());
+  run = Verify(cert_path_, brokers);
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  // librdkafka may log warnings on stderr first.
+  EXPECT_NE(run.output.find("\ninvalid (revoked): revoked by public_security"),
+            std::string::npos)
+      << run.output;
 }
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, CertificateCliTest,

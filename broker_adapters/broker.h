@@ -98,8 +98,9 @@ struct DeliveryReport {
 // Called exactly once per record accepted by Send(): with the report once the
 // broker acknowledged it (acks=all), or with the error that made it fail for
 // good (retries exhausted, delivery timeout, fatal idempotence error). Runs
-// on an internal thread of the producer; keep it short and never call
-// Flush() from it.
+// on an internal thread of the producer (or inside Flush on its caller's
+// thread); callbacks of one producer never run concurrently with each
+// other. Keep it short and never call Flush() from it.
 using DeliveryCallback =
     std::function<void(const absl::StatusOr<DeliveryReport>& result)>;
 

@@ -208,7 +208,20 @@ class FakeProducer : public Producer {
         ++state_->version;
       }
     }
-    if (on_delivery) on_delivery(result);
+    if (on_delivery) {
+      // broker.h: callbacks of one producer never run concurrently. A
+      // callback that sends again (a retry) runs its nested callback on
+      // the same thread, inline.
+      thread_local bool in_callback = false;
+      if (in_callback) {
+        on_delivery(result);
+      } else {
+        absl::MutexLock lock(&callback_mu_);
+        in_callback = true;
+        on_delivery(result);
+        in_callback = false;
+      }
+    }
     return absl::OkStatus();
   }
 
@@ -217,6 +230,7 @@ class FakeProducer : public Producer {
 
  private:
   std::shared_ptr<State> state_;
+  absl::Mutex callback_mu_;
 };
 
 class FakeConsumer : public Consumer {

@@ -126,6 +126,10 @@ class KafkaProducer : public Producer {
     auto* self = static_cast<KafkaProducer*>(opaque);
     auto* callback = static_cast<DeliveryCallback*>(m->_private);
     if (callback != nullptr) {
+      // Flush serves callbacks on its caller's thread while the poller
+      // serves them on its own: serialise them so that callers' callbacks
+      // never run concurrently (broker.h).
+      absl::MutexLock lock(&self->callback_mu_);
       if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         (*callback)(DeliveryReport{rd_kafka_topic_name(m->rkt), m->partition,
                                    m->offset});
@@ -157,6 +161,7 @@ class KafkaProducer : public Producer {
   rd_kafka_t* rk_ = nullptr;
   std::atomic<int64_t> in_flight_{0};
   absl::Notification stop_;
+  absl::Mutex callback_mu_;
   std::thread poller_;
 };
 

@@ -9,6 +9,7 @@
 #include "exchange/policy/rules.h"
 #include "exchange/seal/signed_bytes.h"
 #include "exchange/subject/subject_id.h"
+#include "google/protobuf/message.h"
 #include "google/protobuf/util/time_util.h"
 #include "proto/datarun/v1/departments/big_data_bureau.pb.h"
 
@@ -81,7 +82,12 @@ absl::StatusOr<std::unique_ptr<Policy>> Policy::Create(
       ClassGrant g;
       g.data_class = catalog.FindDataClass(ac.data_class());
       g.payload = catalog.PayloadDescriptor(ac.data_class());
-      if (g.data_class == nullptr || g.payload == nullptr) {
+      if (g.payload != nullptr) {
+        g.prototype =
+            google::protobuf::MessageFactory::generated_factory()->GetPrototype(
+                g.payload);
+      }
+      if (g.data_class == nullptr || g.prototype == nullptr) {
         return absl::InvalidArgumentError(
             absl::StrCat("sharing agreement ", a.id(),
                          ": unknown data class \"", ac.data_class(), "\""));

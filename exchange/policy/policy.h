@@ -57,6 +57,9 @@ struct Decision {
 struct ClassGrant {
   const datarun::v1::DataClass* data_class = nullptr;
   const google::protobuf::Descriptor* payload = nullptr;
+  // Default instance of the payload type, looked up once: the generated
+  // factory's lookup takes a lock shared by all threads.
+  const google::protobuf::Message* prototype = nullptr;
   FieldMask mask;  // empty: verification only, nothing disclosed
 };
 

@@ -135,9 +135,7 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
           auto g = plan.classes.find(r.data_class());
           if (g == plan.classes.end() || g->second.mask.empty()) continue;
           std::unique_ptr<google::protobuf::Message> payload(
-              google::protobuf::MessageFactory::generated_factory()
-                  ->GetPrototype(g->second.payload)
-                  ->New());
+              g->second.prototype->New());
           if (!r.payload().UnpackTo(payload.get())) {
             return absl::DataLossError(absl::StrCat(
                 "stored record ", r.data_class(), "/", r.record_key(), " of ",

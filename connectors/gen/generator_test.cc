@@ -270,7 +270,16 @@ TEST_F(GeneratorTest, EveryCatalogClassMatchesAndHasRecords) {
               dc.subject_kind() == v1::SUBJECT_KIND_LEGAL_PERSON)
         << dc.id();
     EXPECT_GT(counts[i], 0) << dc.id() << " has no records";
-    if (!dc.multi_record()) {
+    if (dc.multi_record()) {
+      // Several records per subject, told apart by a non-empty key.
+      std::set<std::pair<std::string, std::string>> keys;
+      for (const Stored& s : sink_->records) {
+        if (s.class_index != i) continue;
+        EXPECT_NE(s.key, "") << dc.id() << " of " << s.subject;
+        EXPECT_TRUE(keys.insert({s.subject, s.key}).second)
+            << dc.id() << " key " << s.key << " twice for " << s.subject;
+      }
+    } else {
       // One record per subject: keys are empty and subjects distinct.
       std::set<std::string> subjects;
       for (const Stored& s : sink_->records) {
@@ -279,6 +288,35 @@ TEST_F(GeneratorTest, EveryCatalogClassMatchesAndHasRecords) {
         EXPECT_TRUE(subjects.insert(s.subject).second)
             << dc.id() << " twice for " << s.subject;
       }
+    }
+  }
+}
+
+TEST_F(GeneratorTest, ConsentsAndDelegationsNameCatalogMatters) {
+  auto catalog = catalog::LoadCatalog(
+      absl::StrCat(std::getenv("TEST_SRCDIR"),
+                   "/datarun/exchange/catalog/zhejiang.textproto"));
+  ASSERT_TRUE(catalog.ok()) << catalog.status();
+  std::map<std::string, const v1::Matter*> matters;
+  for (const auto& m : catalog->matters()) matters[m.id()] = &m;
+  auto consents = Of<dp::ConsentGrant>("consent_grant");
+  ASSERT_FALSE(consents.empty());
+  for (auto& [s, c] : consents) {
+    ASSERT_EQ(c->matters_size(), 1);
+    auto it = matters.find(c->matters(0));
+    ASSERT_NE(it, matters.end()) << c->matters(0);
+    EXPECT_EQ(c->grantee_department(), it->second->owning_department());
+    std::set<std::string> allowed(it->second->data_classes().begin(),
+                                  it->second->data_classes().end());
+    for (const auto& dc : c->data_classes()) {
+      EXPECT_TRUE(allowed.count(dc)) << dc << " not in " << c->matters(0);
+    }
+  }
+  for (auto& [s, d] : Of<dp::Delegation>("delegation")) {
+    for (const auto& m : d->matters()) {
+      auto it = matters.find(m);
+      ASSERT_NE(it, matters.end()) << m;
+      EXPECT_TRUE(it->second->allows_proxy()) << m;
     }
   }
 }

@@ -16,6 +16,7 @@
 #include "exchange/certificate/issuer.h"
 #include "exchange/certificate/openssl_export.h"
 #include "exchange/certificate/revocation_list.h"
+#include "exchange/certificate/signer_set.h"
 #include "exchange/certificate/testing/test_env.h"
 #include "exchange/certificate/verify.h"
 #include "exchange/seal/document_seal.h"
@@ -381,6 +382,40 @@ TEST(ShippedTemplatesTest, EveryTemplateIssuesAndVerifies) {
     Verification v = VerifyCertificate(*cert, options);
     EXPECT_TRUE(v.valid()) << t.id() << ": " << v.reason;
   }
+}
+
+// The exchange's signers come from the keys directory, for the keys the
+// catalog lists as valid now.
+TEST(SignerSetTest, LoadCurrentSigners) {
+  auto env = CertEnv::Create({
+      {"public_security", "ps-old", seal::SealAlgorithm::kEd25519,
+       Day(2025, 1, 1), Day(2026, 1, 1)},
+      {"public_security", "ps-new", seal::SealAlgorithm::kSm2Sm3,
+       Day(2026, 1, 1), absl::InfiniteFuture()},
+      {"housing_fund", "hf-expired", seal::SealAlgorithm::kEd25519,
+       Day(2025, 1, 1), Day(2026, 1, 1)},
+  });
+  ASSERT_TRUE(env.ok()) << env.status();
+  // A catalog key whose private half this exchange does not hold.
+  v1::Catalog catalog = (*env)->catalog();
+  for (auto& d : *catalog.mutable_departments()) {
+    if (d.id() == "civil_affairs") {
+      *d.add_seal_keys() = (*env)->catalog().departments(0).seal_keys(0);
+      d.mutable_seal_keys(0)->set_key_id("ca-elsewhere");
+    }
+  }
+  auto set = LoadCurrentSigners(catalog, (*env)->key_store(), Day(2026, 6, 1));
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->size(), 1u);
+  ASSERT_NE(set->Find("public_security"), nullptr);
+  EXPECT_EQ(set->Find("public_security")->key_id(), "ps-new");
+  EXPECT_EQ(set->Find("housing_fund"), nullptr);
+  EXPECT_EQ(set->Find("civil_affairs"), nullptr);
+  // Back in 2025 the old key was the current one.
+  set = LoadCurrentSigners(catalog, (*env)->key_store(), Day(2025, 6, 1));
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->Find("public_security")->key_id(), "ps-old");
+  EXPECT_NE(set->Find("housing_fund"), nullptr);
 }
 
 // Stock openssl verifies the exported bytes, signature and key.

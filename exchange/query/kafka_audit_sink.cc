@@ -52,9 +52,10 @@ class FromBeginning : public broker::RebalanceHandler {
 
 }  // namespace
 
-absl::StatusOr<std::vector<datarun::v1::ChainLink>> ReadAuditLinks(
-    broker::Broker* broker, int32_t partition, absl::Duration timeout,
-    const std::string& topic) {
+absl::StatusOr<absl::flat_hash_map<broker::TopicPartition,
+                                   std::vector<datarun::v1::ChainLink>>>
+ReadAuditTopics(broker::Broker* broker, const std::vector<std::string>& topics,
+                absl::Duration timeout) {
   broker::ConsumerOptions co;
   co.client_id = "datarun-audit-reader";
   // A group of its own: it must see every partition, whoever else reads.
@@ -64,39 +65,72 @@ absl::StatusOr<std::vector<datarun::v1::ChainLink>> ReadAuditLinks(
                    {"heartbeat.interval.ms", "500"}};
   ASSIGN_OR_RETURN(std::unique_ptr<broker::Consumer> consumer,
                    broker->NewConsumer(co));
-  const broker::TopicPartition tp{topic, partition};
-  ASSIGN_OR_RETURN(broker::Watermarks wm,
-                   consumer->QueryWatermarks(tp, timeout));
-  std::vector<datarun::v1::ChainLink> links;
-  if (wm.high <= wm.low) return links;
+  ASSIGN_OR_RETURN(std::unique_ptr<broker::Admin> admin, broker->NewAdmin());
+  ASSIGN_OR_RETURN(std::vector<broker::TopicSpec> specs,
+                   admin->ListTopics(timeout));
+  // Where each partition ends now; links appended later are not waited for.
+  absl::flat_hash_map<broker::TopicPartition, int64_t> end;
+  for (const auto& topic : topics) {
+    bool found = false;
+    for (const auto& spec : specs) {
+      if (spec.name != topic) continue;
+      found = true;
+      for (int32_t p = 0; p < spec.partitions; ++p) {
+        broker::TopicPartition tp{topic, p};
+        ASSIGN_OR_RETURN(broker::Watermarks wm,
+                         consumer->QueryWatermarks(tp, timeout));
+        if (wm.high > wm.low) end[tp] = wm.high;
+      }
+    }
+    if (!found) return absl::NotFoundError(absl::StrCat("no topic ", topic));
+  }
+  absl::flat_hash_map<broker::TopicPartition,
+                      std::vector<datarun::v1::ChainLink>>
+      out;
+  if (end.empty()) return out;
   FromBeginning handler;
-  RETURN_IF_ERROR(consumer->Subscribe({topic}, &handler));
+  RETURN_IF_ERROR(consumer->Subscribe(topics, &handler));
   const absl::Time deadline = absl::Now() + timeout;
   std::vector<broker::Message> batch;
-  int64_t next = wm.low;
-  while (next < wm.high) {
+  size_t complete = 0;
+  while (complete < end.size()) {
     if (absl::Now() > deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
-          "reading ", broker::ToString(tp), ": got to offset ", next, " of ",
-          wm.high, " within ", absl::FormatDuration(timeout)));
+          "reading ", topics.size(), " audit topic(s): ", complete, " of ",
+          end.size(), " partitions read to their end within ",
+          absl::FormatDuration(timeout)));
     }
     RETURN_IF_ERROR(consumer->Poll(4096, absl::Milliseconds(200), &batch));
     for (const auto& m : batch) {
-      if (m.partition != partition || m.offset >= wm.high) continue;
+      broker::TopicPartition tp{m.topic, m.partition};
+      auto e = end.find(tp);
+      if (e == end.end() || m.offset >= e->second) continue;
       datarun::v1::ChainLink link;
-      if (!link.ParseFromString(m.value) || link.partition() != partition) {
+      if (!link.ParseFromString(m.value)) {
+        return absl::DataLossError(absl::StrCat(broker::ToString(tp),
+                                                " offset ", m.offset,
+                                                " is not an audit chain link"));
+      }
+      if (link.partition() != m.partition) {
         return absl::DataLossError(
             absl::StrCat(broker::ToString(tp), " offset ", m.offset,
-                         link.partition() != partition && !m.value.empty()
-                             ? " holds a link of another partition"
-                             : " is not an audit chain link"));
+                         " holds a link of partition ", link.partition()));
       }
-      links.push_back(std::move(link));
-      next = m.offset + 1;
+      out[tp].push_back(std::move(link));
+      if (m.offset + 1 == e->second) ++complete;
     }
   }
   consumer->Close().IgnoreError();
-  return links;
+  return out;
+}
+
+absl::StatusOr<std::vector<datarun::v1::ChainLink>> ReadAuditLinks(
+    broker::Broker* broker, int32_t partition, absl::Duration timeout,
+    const std::string& topic) {
+  ASSIGN_OR_RETURN(auto all, ReadAuditTopics(broker, {topic}, timeout));
+  auto it = all.find(broker::TopicPartition{topic, partition});
+  if (it == all.end()) return std::vector<datarun::v1::ChainLink>();
+  return std::move(it->second);
 }
 
 }  // namespace datarun::query

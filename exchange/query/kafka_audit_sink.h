@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "broker_adapters/broker.h"
@@ -39,6 +40,15 @@ class KafkaAuditSink : public audit::AuditSink {
   broker::Producer* const producer_;
   const std::string topic_;
 };
+
+// Every link of every partition of `topics` (one consumer, one group join:
+// the embedded cluster's join alone takes ~3 s), each partition from its
+// beginning up to the high watermark seen when the call starts, in offset
+// order; partitions without links are left out. DataLoss as below.
+absl::StatusOr<absl::flat_hash_map<broker::TopicPartition,
+                                   std::vector<datarun::v1::ChainLink>>>
+ReadAuditTopics(broker::Broker* broker, const std::vector<std::string>& topics,
+                absl::Duration timeout = absl::Seconds(30));
 
 // Every link of `topic`[partition] from its beginning up to the high
 // watermark seen when the call starts, in offset order. DataLoss names the

@@ -110,6 +110,17 @@ TEST_F(AuditChainTest, IntactChainVerifies) {
   EXPECT_EQ(e.event_id(), "7-5");
 }
 
+TEST_F(AuditChainTest, CheckpointsOfOtherPartitionsAreSkipped) {
+  auto cps = checkpoints_;
+  SealedCheckpoint other = cps[0];
+  other.set_partition(3);  // seal no longer verifies, but is not ours
+  cps.push_back(other);
+  auto report = VerifyChain(7, links_, cps, keyring_);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->checkpoints, 2u);
+  EXPECT_FALSE(VerifyChain(3, {}, cps, keyring_).ok());
+}
+
 TEST_F(AuditChainTest, AlteredEventDetected) {
   auto links = links_;
   AuditEvent e;

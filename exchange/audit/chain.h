@@ -65,6 +65,8 @@ struct ChainReport {
 // (a checkpoint beyond the last link means links were cut off the end).
 // Detects an altered, removed, reordered or inserted event and a forged
 // checkpoint; DataLoss names the first bad link and what is wrong with it.
+// Checkpoints of other partitions are skipped (ChainReport counts the ones
+// checked), so the checkpoints of all partitions may be passed together.
 absl::StatusOr<ChainReport> VerifyChain(
     int32_t partition, const std::vector<datarun::v1::ChainLink>& links,
     const std::vector<datarun::v1::SealedCheckpoint>& checkpoints,

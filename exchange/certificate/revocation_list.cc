@@ -42,6 +42,8 @@ absl::StatusOr<std::string> RevocationToJson(
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = false;
+  // Field names as in the .proto, like certificate files (document_io.h).
+  options.preserve_proto_field_names = true;
   auto status =
       google::protobuf::util::MessageToJsonString(revocation, &json, options);
   if (!status.ok()) {

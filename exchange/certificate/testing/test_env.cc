@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "exchange/seal/catalog_keys.h"
@@ -85,12 +86,13 @@ v1::Record MakeRecord(const v1::Catalog& catalog, const std::string& subject_id,
                       const std::string& record_key, uint64_t version,
                       const google::protobuf::Message& payload) {
   v1::Record r;
-  r.mutable_subject()->set_kind(
-      subject_id.size() == 18 && subject_id[0] >= '1' && subject_id[0] <= '9' &&
-              subject_id.find_first_not_of("0123456789X", 0) ==
-                  std::string::npos
-          ? v1::SUBJECT_KIND_CITIZEN
-          : v1::SUBJECT_KIND_LEGAL_PERSON);
+  // Citizen ids are 17 digits and a digit or X; credit codes use letters.
+  const bool citizen =
+      subject_id.size() == 18 &&
+      subject_id.find_first_not_of("0123456789") >= 17 &&
+      (subject_id[17] == 'X' || absl::ascii_isdigit(subject_id[17]));
+  r.mutable_subject()->set_kind(citizen ? v1::SUBJECT_KIND_CITIZEN
+                                        : v1::SUBJECT_KIND_LEGAL_PERSON);
   r.mutable_subject()->set_id(subject_id);
   r.set_data_class(data_class);
   for (const auto& c : catalog.data_classes()) {

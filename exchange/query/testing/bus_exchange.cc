@@ -4,9 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "broker_adapters/fake/fake_broker.h"
 #include "broker_adapters/kafka/kafka_broker.h"
 #include "common/status_macros.h"
+#include "exchange/query/partitioner.h"
 #include "exchange/query/topics.h"
 #include "exchange/state/rocksdb/rocksdb_state_store.h"
 #include "exchange/subject/subject_id.h"
@@ -31,7 +31,7 @@ absl::Status ValidateSubject(datarun::v1::SubjectKind kind,
 }  // namespace
 
 int32_t BusExchange::PartitionOf(absl::string_view subject_id) const {
-  return broker::Murmur2Partition(subject_id, options_.partitions);
+  return SubjectPartition(subject_id, options_.partitions);
 }
 
 absl::StatusOr<std::unique_ptr<BusExchange>> BusExchange::Start(
@@ -92,9 +92,8 @@ absl::StatusOr<std::unique_ptr<BusExchange>> BusExchange::Start(
       x->sink_.get(), exchange_signer, x->store_.get(), ao);
   const int32_t parts = p;
   x->resolver_ = std::make_unique<resolver::Resolver>(
-      policy, *x->store_, *x->audit_log_, [parts](absl::string_view id) {
-        return broker::Murmur2Partition(id, parts);
-      });
+      policy, *x->store_, *x->audit_log_,
+      [parts](absl::string_view id) { return SubjectPartition(id, parts); });
   QueryServerOptions qo;
   qo.group_id = absl::StrCat("datarun-query-", x->cluster_->cluster_id());
   qo.workers = x->options_.workers;

@@ -1,0 +1,49 @@
+// SubjectPartition must equal the partition the Kafka adapter's producers
+// pick (Kafka's murmur2), or the resolver would read the wrong state
+// partition; checked against the fake broker's partitioner, itself checked
+// against kcat in broker_adapters/kafka/kcat_interop_test.
+#include "exchange/query/partitioner.h"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "broker_adapters/fake/fake_broker.h"
+#include "gtest/gtest.h"
+
+namespace datarun::query {
+namespace {
+
+TEST(SubjectPartition, EqualsTheProducersPartitioner) {
+  for (int32_t n : {1, 3, 4, 8, 12, 64}) {
+    for (int i = 0; i < 2000; ++i) {
+      // Every key length mod 4 and real-looking ids.
+      const std::string key = i % 2 ? absl::StrCat("3301061980", 10000000 + i)
+                                    : std::string(i % 23, 'x');
+      EXPECT_EQ(SubjectPartition(key, n), broker::Murmur2Partition(key, n))
+          << key << " " << n;
+    }
+  }
+}
+
+TEST(SubjectPartition, KafkaTestVectors) {
+  // Kafka's UtilsTest.testMurmur2 values; with INT32_MAX partitions the
+  // partition is the positive hash itself.
+  const std::pair<const char*, int32_t> vectors[] = {
+      {"21", -973932308},
+      {"foobar", -790332482},
+      {"a-little-bit-long-string", -985981536},
+      {"a-little-bit-longer-string", -1486304829},
+      {"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971},
+      {"abc", 479470107},
+  };
+  for (const auto& [key, hash] : vectors) {
+    EXPECT_EQ(SubjectPartition(key, INT32_MAX),
+              static_cast<int32_t>(static_cast<uint32_t>(hash) & 0x7fffffff))
+        << key;
+  }
+}
+
+}  // namespace
+}  // namespace datarun::query

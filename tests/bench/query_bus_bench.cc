@@ -1,0 +1,308 @@
+// Benchmark: queries over the embedded bus — request/reply through
+// QueryClient -> dr.query.req -> QueryServer (IngestGate, resolver with
+// policy, masking, provenance, audit link acknowledged by dr.audit) ->
+// dr.query.resp.<dept> — against a raw produce -> consume -> produce ->
+// consume echo over the same cluster, with the same client settings and
+// concurrency, measured in the same run.
+//
+//   bazel build //tests/bench:query_bus
+//   bazel-bin/tests/bench/query_bus --subjects=2000 --threads=64 --seconds=5
+//   (from the repository root: the catalog paths are relative)
+//
+// Both phases run `--threads` closed-loop callers (each sends one request
+// and waits for its answer); latency is per request, send to answer. Last
+// line: bus_per_s=... bus_p99_ms=... raw_roundtrip_per_s=... raw_p99_ms=...
+#include <stdlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "broker_adapters/broker.h"
+#include "exchange/policy/testing/fixture.h"
+#include "exchange/query/client/query_client.h"
+#include "exchange/query/testing/bus_exchange.h"
+#include "proto/datarun/v1/departments/public_security.pb.h"
+
+ABSL_FLAG(int, subjects, 2000, "citizens published and queried");
+ABSL_FLAG(int, threads, 64, "closed-loop callers per phase");
+ABSL_FLAG(double, seconds, 5, "measuring time per phase");
+ABSL_FLAG(int, partitions, 4, "partitions of every topic");
+ABSL_FLAG(int, workers, 32, "query server worker threads");
+
+namespace {
+
+using datarun::v1::QueryRequest;
+namespace dep = datarun::v1::departments;
+namespace broker = datarun::broker;
+
+constexpr char kMatters[] =
+    "exchange/catalog/testdata/zhejiang_matters.textproto";
+constexpr char kMatter[] = "urban_rural_pension_registration";
+constexpr char kHrss[] = "human_resources_social_security";
+
+void Die(const absl::Status& st, const char* what) {
+  if (st.ok()) return;
+  fprintf(stderr, "%s: %s\n", what, st.ToString().c_str());
+  exit(1);
+}
+
+struct Result {
+  double per_s = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  uint64_t n = 0;
+  uint64_t errors = 0;
+};
+
+// `threads` closed loops of op(thread, i) -> ok for `seconds`.
+template <typename Op>
+Result Measure(int threads, double seconds, Op op) {
+  std::vector<std::vector<float>> lat(threads);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> errors{0};
+  std::vector<std::thread> ts;
+  const absl::Time start = absl::Now();
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&, t] {
+      uint64_t i = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        const int64_t a = absl::GetCurrentTimeNanos();
+        if (!op(t, i++)) {
+          ++errors;
+          continue;
+        }
+        lat[t].push_back((absl::GetCurrentTimeNanos() - a) / 1e6f);
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(seconds));
+  stop = true;
+  for (auto& t : ts) t.join();
+  const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  std::vector<float> all;
+  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  Result r;
+  r.n = all.size();
+  r.errors = errors.load();
+  r.per_s = all.size() / elapsed;
+  if (!all.empty()) {
+    r.p50_ms = all[all.size() / 2];
+    r.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  }
+  return r;
+}
+
+// The reference: the same shape as a query without the exchange. Callers
+// produce to bench.echo.req keyed by a unique id; an echo loop consumes it
+// and produces the value to bench.echo.resp with the same key; a receiver
+// consumes that and wakes the caller. Same producer/consumer settings as
+// QueryClient and QueryServer (linger.ms=1, fetch.wait.max.ms=5).
+class RawEcho : public broker::RebalanceHandler {
+ public:
+  explicit RawEcho(broker::Broker* b) : broker_(b) {}
+  ~RawEcho() override {
+    stop_ = true;
+    for (auto& t : threads_) t.join();
+  }
+
+  void Start() {
+    const std::map<std::string, std::string> group = {
+        {"fetch.wait.max.ms", "5"},
+        {"session.timeout.ms", "6000"},
+        {"heartbeat.interval.ms", "500"}};
+    auto p = broker_->NewProducer({.properties = {{"linger.ms", "1"}}});
+    Die(p.status(), "echo producer");
+    producer_ = *std::move(p);
+    auto ec = broker_->NewConsumer(
+        {.group_id = "bench-echo-server", .properties = group});
+    Die(ec.status(), "echo consumer");
+    echo_consumer_ = *std::move(ec);
+    auto rc = broker_->NewConsumer(
+        {.group_id = "bench-echo-client", .properties = group});
+    Die(rc.status(), "echo receiver");
+    receiver_ = *std::move(rc);
+    Die(echo_consumer_->Subscribe({"bench.echo.req"}, this), "subscribe");
+    Die(receiver_->Subscribe({"bench.echo.resp"}, this), "subscribe");
+    threads_.emplace_back([this] { EchoLoop(); });
+    threads_.emplace_back([this] { ReceiveLoop(); });
+    while (assigned_.load() < 2) absl::SleepFor(absl::Milliseconds(20));
+  }
+
+  // One round trip; false on timeout.
+  bool RoundTrip(const std::string& key, const std::string& value) {
+    {
+      absl::MutexLock l(&mu_);
+      waiting_[key] = false;
+    }
+    broker::OutgoingMessage m;
+    m.topic = "bench.echo.req";
+    m.key = key;
+    m.value = value;
+    if (!producer_->Send(m, nullptr).ok()) return false;
+    absl::MutexLock l(&mu_);
+    auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return waiting_[key];
+    };
+    const bool ok =
+        mu_.AwaitWithTimeout(absl::Condition(&done), absl::Seconds(10));
+    waiting_.erase(key);
+    return ok;
+  }
+
+ private:
+  absl::flat_hash_map<broker::TopicPartition, int64_t> OnAssigned(
+      const std::vector<broker::TopicPartition>& partitions) override {
+    absl::flat_hash_map<broker::TopicPartition, int64_t> out;
+    for (const auto& tp : partitions) out[tp] = broker::kOffsetEnd;
+    if (!partitions.empty()) ++assigned_;
+    return out;
+  }
+  void OnRevoked(const std::vector<broker::TopicPartition>&) override {}
+
+  void EchoLoop() {
+    std::vector<broker::Message> batch;
+    while (!stop_) {
+      if (!echo_consumer_->Poll(1024, absl::Milliseconds(50), &batch).ok())
+        return;
+      for (const auto& m : batch) {
+        broker::OutgoingMessage out;
+        out.topic = "bench.echo.resp";
+        out.key = m.key;
+        out.value = m.value;
+        producer_->Send(out, nullptr).IgnoreError();
+      }
+    }
+  }
+  void ReceiveLoop() {
+    std::vector<broker::Message> batch;
+    while (!stop_) {
+      if (!receiver_->Poll(1024, absl::Milliseconds(50), &batch).ok()) return;
+      absl::MutexLock l(&mu_);
+      for (const auto& m : batch) {
+        auto it = waiting_.find(m.key);
+        if (it != waiting_.end()) it->second = true;
+      }
+    }
+  }
+
+  broker::Broker* broker_;
+  std::unique_ptr<broker::Producer> producer_;
+  std::unique_ptr<broker::Consumer> echo_consumer_;
+  std::unique_ptr<broker::Consumer> receiver_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> assigned_{0};
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, bool> waiting_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const int subjects = absl::GetFlag(FLAGS_subjects);
+  const int threads = absl::GetFlag(FLAGS_threads);
+  const double seconds = absl::GetFlag(FLAGS_seconds);
+  char tmpl[] = "/tmp/query_bus_bench.XXXXXX";
+  const char* dir = mkdtemp(tmpl);
+  if (dir == nullptr) Die(absl::InternalError("mkdtemp failed"), "tmp");
+  // The fixture writes its test keys under TEST_TMPDIR.
+  setenv("TEST_TMPDIR", dir, 0);
+
+  auto fixture = datarun::policy::testing::Fixture::Create(
+      kMatters, {kHrss, "big_data_bureau"});
+  Die(fixture.status(), "fixture");
+  const auto& f = **fixture;
+  datarun::query::testing::BusExchangeOptions o;
+  o.state_dir = absl::StrCat(dir, "/state");
+  o.partitions = absl::GetFlag(FLAGS_partitions);
+  o.requesters = {kHrss};
+  o.workers = absl::GetFlag(FLAGS_workers);
+  o.checkpoint_every = 10000;
+  const absl::Time t0 = absl::Now();
+  auto x = datarun::query::testing::BusExchange::Start(
+      f.catalog(), f.policy(), &f.signer("big_data_bureau"), o);
+  Die(x.status(), "exchange");
+  std::vector<std::string> ids;
+  std::vector<datarun::v1::Record> records;
+  for (int i = 0; i < subjects; ++i) {
+    ids.push_back(datarun::policy::testing::CitizenId(i));
+    dep::HouseholdRegistration h;
+    h.set_name(absl::StrCat("居民", i));
+    h.set_household_number(absl::StrCat("330106-", i));
+    h.mutable_birth_date()->set_year(1950 + i % 50);
+    h.set_active(true);
+    records.push_back(datarun::policy::testing::MakeRecord(
+        f.catalog(), ids.back(), "household_registration", "", 1, h));
+  }
+  Die((*x)->Publish(records), "publish");
+  printf("setup: %d subjects published and ingested, exchange up in %.1f s\n",
+         subjects, absl::ToDoubleSeconds(absl::Now() - t0));
+
+  datarun::query::QueryClientOptions co;
+  co.department = kHrss;
+  co.signer = &f.signer(kHrss);
+  auto client = datarun::query::QueryClient::Create((*x)->broker(), co);
+  Die(client.status(), "client");
+  // Requests are built and signed by the callers, inside the measurement.
+  auto query = [&](int t, uint64_t i) {
+    QueryRequest q = f.Request(kHrss, kMatter, datarun::v1::QUERY_KIND_PROFILE,
+                               {ids[(t * 7919 + i) % ids.size()]}, absl::Now());
+    q.clear_request_id();
+    auto r = (*client)->Query(std::move(q), absl::Seconds(10));
+    return r.ok() && r->decision() == datarun::v1::DECISION_ALLOW;
+  };
+  // Warm-up: connections, the gate's catch-up check, caches.
+  Measure(threads, 1, query);
+  const Result bus = Measure(threads, seconds, query);
+  printf(
+      "bus (signed request, policy, masked profile, audit acked by "
+      "dr.audit): %.0f/s p50 %.2f ms p99 %.2f ms (%llu answered, %llu "
+      "errors)\n",
+      bus.per_s, bus.p50_ms, bus.p99_ms, static_cast<unsigned long long>(bus.n),
+      static_cast<unsigned long long>(bus.errors));
+  const auto& sc = (*x)->server_counters();
+  printf("server: received %llu answered %llu failed %llu not_served %llu\n",
+         static_cast<unsigned long long>(sc.received.load()),
+         static_cast<unsigned long long>(sc.answered.load()),
+         static_cast<unsigned long long>(sc.failed.load()),
+         static_cast<unsigned long long>(sc.not_served.load()));
+
+  Die((*x)->cluster().CreateTopics({"bench.echo.req", "bench.echo.resp"},
+                                   o.partitions),
+      "echo topics");
+  RawEcho echo((*x)->broker());
+  echo.Start();
+  // A value of a typical request's size.
+  QueryRequest sample = f.Request(
+      kHrss, kMatter, datarun::v1::QUERY_KIND_PROFILE, {ids[0]}, absl::Now());
+  const std::string value = sample.SerializeAsString();
+  auto raw = [&](int t, uint64_t i) {
+    return echo.RoundTrip(absl::StrCat(t, "-", i), value);
+  };
+  Measure(threads, 1, raw);
+  const Result rr = Measure(threads, seconds, raw);
+  printf(
+      "raw produce->consume->produce->consume echo: %.0f/s p50 %.2f ms "
+      "p99 %.2f ms (%llu errors)\n",
+      rr.per_s, rr.p50_ms, rr.p99_ms,
+      static_cast<unsigned long long>(rr.errors));
+  printf(
+      "bus_per_s=%.0f bus_p99_ms=%.2f raw_roundtrip_per_s=%.0f "
+      "raw_p99_ms=%.2f bus_vs_raw=%.2f threads=%d subjects=%d\n",
+      bus.per_s, bus.p99_ms, rr.per_s, rr.p99_ms,
+      rr.per_s > 0 ? bus.per_s / rr.per_s : 0.0, threads, subjects);
+  return 0;
+}

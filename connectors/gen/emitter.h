@@ -120,32 +120,35 @@ inline constexpr absl::string_view kBanks[] = {"中国工商银行", "中国建�
 struct ProxyMatter {
   absl::string_view id;
   absl::string_view department;
-  absl::string_view classes[7];
+  absl::string_view classes[8];
 };
 // Catalog matters (zhejiang.textproto) with their owning department and
-// data classes; the first three allow proxies.
+// data classes; the first three allow proxies (delegations). The test checks
+// this table against the catalog.
 inline constexpr ProxyMatter kMatters[] = {
     {"urban_rural_pension_registration",
      "human_resources_social_security",
-     {"household_registration", "social_insurance_contribution",
-      "pension_insurance", "low_income_assistance", "disability_certificate"}},
+     {"household_registration", "pension_insurance",
+      "social_insurance_contribution", "low_income_assistance",
+      "extreme_poverty_support", "disability_certificate"}},
     {"low_income_assistance_application",
      "civil_affairs",
      {"household_registration", "kinship", "vehicle_registration",
       "real_estate_title", "housing_fund_account",
-      "social_insurance_contribution", "entity_role_holding"}},
-    {"disability_subsidy_application",
-     "disabled_persons_federation",
-     {"household_registration", "disability_certificate",
-      "low_income_assistance"}},
+      "social_insurance_contribution", "entity_role_holding",
+      "individual_income_tax"}},
+    {"elderly_allowance_application",
+     "civil_affairs",
+     {"household_registration", "pension_insurance",
+      "death_medical_certificate"}},
     {"real_estate_transfer_registration",
      "natural_resources",
      {"household_registration", "marriage_registration", "real_estate_title",
-      "real_estate_mortgage", "tax_status", "individual_income_tax"}},
-    {"court_case_filing",
-     "courts",
-     {"household_registration", "resident_population", "vehicle_registration",
-      "real_estate_title"}},
+      "real_estate_mortgage", "individual_income_tax"}},
+    {"housing_fund_loan_application",
+     "housing_fund",
+     {"housing_fund_account", "housing_fund_loan", "marriage_registration",
+      "credit_record", "real_estate_title", "individual_income_tax"}},
 };
 
 template <typename T, size_t N>

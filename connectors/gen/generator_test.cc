@@ -522,17 +522,41 @@ TEST_F(GeneratorTest, AdultsAreInsuredAndAgentsHoldAboutEightDelegations) {
     }
   }
   std::map<std::string, int> per_agent;
+  std::map<std::string, std::string> address;  // person -> region code
+  for (auto& [s, h] : Of<dp::HouseholdRegistration>("household_registration")) {
+    address[s->subject] = h->address().region_code();
+  }
   for (auto& [s, d] : Of<dp::Delegation>("delegation")) {
     ++per_agent[d->agent().id()];
     EXPECT_NE(d->agent().id(), s->subject);
+    EXPECT_EQ(address[d->agent().id()], address[s->subject])
+        << "agent " << d->agent().id() << " lives elsewhere";
   }
   ASSERT_FALSE(per_agent.empty());
+  for (const auto& [agent, n] : per_agent) EXPECT_LE(n, 8);
+}
+
+TEST(PopulationTest, VillageAgentsFillUpToEightDelegations) {
+  // Agents serve their own county, so it takes a larger population than the
+  // fixture's for agents to fill up.
+  auto pop = BuildPopulation(PopulationOptions{80000, 10, 11});
+  ASSERT_TRUE(pop.ok()) << pop.status();
+  std::map<int32_t, int> per_agent;
+  for (const Person& p : pop->people) {
+    if (p.agent == kNone) continue;
+    ++per_agent[p.agent];
+    const Person& agent = pop->people[p.agent];
+    EXPECT_FALSE(agent.dead);
+    EXPECT_EQ(pop->households[agent.household].county,
+              pop->households[p.household].county);
+  }
   int full = 0;
   for (const auto& [agent, n] : per_agent) {
     EXPECT_LE(n, 8);
     if (n == 8) ++full;
   }
-  EXPECT_GT(full, 0);
+  EXPECT_GT(full, 10);
+  EXPECT_GT(full * 2, static_cast<int>(per_agent.size()) / 2);
 }
 
 TEST(VehicleIdsTest, KnownVinCheckDigitAndDistinctPlates) {

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -402,19 +403,38 @@ class Builder {
   // Village agents (村级代办员): elderly people delegate matters to an agent,
   // about eight per agent.
   void AssignAgents() {
-    int32_t agent = kNone;
-    int held = 0;
+    struct Slot {
+      int32_t agent = kNone;
+      int held = 0;
+    };
+    // One open agent per county: an agent serves people of their own
+    // county (their village, in reality), then the next one takes over.
+    absl::flat_hash_map<int32_t, Slot> by_county;
+    absl::flat_hash_set<int32_t> agents;  // a full agent takes no more
     for (size_t i = 0; i < pop_.people.size(); ++i) {
       Person& p = pop_.people[i];
       if (p.dead || pop_.Age(p) < 70 || !rng_.Chance(300)) continue;
-      if (agent == kNone || held == 8) {
-        agent = RandomLivingAdult(30, 60);
-        held = 0;
-        if (agent == kNone) return;
+      const int32_t county = pop_.households[p.household].county;
+      Slot& slot = by_county[county];
+      if (slot.agent == kNone || slot.held == 8) {
+        slot.agent = kNone;
+        slot.held = 0;
+        for (int attempt = 0; attempt < 2000 && slot.agent == kNone;
+             ++attempt) {
+          int32_t c = static_cast<int32_t>(rng_.Uniform(pop_.people.size()));
+          const Person& q = pop_.people[c];
+          const int age = pop_.Age(q);
+          if (!q.dead && age >= 30 && age <= 60 &&
+              pop_.households[q.household].county == county &&
+              agents.insert(c).second) {
+            slot.agent = c;
+          }
+        }
+        if (slot.agent == kNone) continue;  // nobody suitable nearby
       }
-      if (agent == static_cast<int32_t>(i)) continue;
-      p.agent = agent;
-      ++held;
+      if (slot.agent == static_cast<int32_t>(i)) continue;
+      p.agent = slot.agent;
+      ++slot.held;
     }
   }
 

@@ -9,3 +9,5 @@ ABSL_FLAG(std::string, catalog, "exchange/catalog/zhejiang.textproto",
           "catalog textproto");
 ABSL_FLAG(std::string, brokers, "",
           "Kafka bootstrap servers, host:port[,host:port...]");
+ABSL_FLAG(std::string, certificate, "",
+          "verify, render: certificate file (proto3 JSON or binary)");

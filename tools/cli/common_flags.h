@@ -1,7 +1,8 @@
 // Flags shared by several `datarun` subcommands.
 //
 // absl flags are global to the binary and a name can be defined only once,
-// so a flag that more than one command reads (--out, --catalog, --brokers)
+// so a flag that more than one command reads (--out, --catalog, --brokers,
+// --certificate)
 // is defined here and every command includes this header instead of
 // defining its own. Command-specific flags stay in the command's .cc.
 // Read with absl::GetFlag (thread-safe).
@@ -18,5 +19,7 @@ ABSL_DECLARE_FLAG(std::string, out);
 ABSL_DECLARE_FLAG(std::string, catalog);
 // Kafka bootstrap servers, host:port[,host:port...].
 ABSL_DECLARE_FLAG(std::string, brokers);
+// Certificate file, proto3 JSON or binary (verify, render).
+ABSL_DECLARE_FLAG(std::string, certificate);
 
 #endif  // DATARUN_TOOLS_CLI_COMMON_FLAGS_H_

@@ -20,6 +20,7 @@
 #include "connectors/gen/generator.h"
 #include "connectors/gen/jsonl_writer.h"
 #include "tools/cli/command.h"
+#include "tools/cli/common_flags.h"
 
 ABSL_FLAG(int64_t, citizens, 1000, "gen: number of citizens to generate");
 ABSL_FLAG(int64_t, companies, 100,
@@ -27,9 +28,6 @@ ABSL_FLAG(int64_t, companies, 100,
 ABSL_FLAG(uint64_t, seed, 1, "gen: random seed; same seed, same output");
 ABSL_FLAG(std::string, format, "jsonl", "gen: output format (only jsonl)");
 ABSL_FLAG(int, gen_threads, 2, "gen: generator threads");
-// --out is defined by `datarun keygen` (tools/cli/keygen_command.cc); one
-// binary can only define a flag once, so gen reads the same flag.
-ABSL_DECLARE_FLAG(std::string, out);
 
 namespace datarun::cli {
 namespace {

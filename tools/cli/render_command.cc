@@ -18,7 +18,6 @@
 #include "tools/cli/common_flags.h"
 
 // Defined by verify_command.cc (a flag is defined once per binary).
-ABSL_DECLARE_FLAG(std::string, certificate);
 
 namespace datarun::cli {
 namespace {

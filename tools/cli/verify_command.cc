@@ -33,8 +33,6 @@
 #include "tools/cli/command.h"
 #include "tools/cli/common_flags.h"
 
-ABSL_FLAG(std::string, certificate, "",
-          "verify, render: certificate file (proto3 JSON or binary)");
 ABSL_FLAG(std::string, dossier, "",
           "verify: dossier file (proto3 JSON or binary)");
 ABSL_FLAG(std::string, revocations, "",

@@ -1,5 +1,6 @@
 #include "exchange/policy/field_mask.h"
 
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "proto/datarun/v1/departments/natural_resources.pb.h"
 
@@ -108,6 +109,78 @@ TEST(FieldMask, BadPathsNamed) {
   EXPECT_NE(m.status().message().find("Address has no field \"zip\""),
             std::string::npos)
       << m.status();
+}
+
+// FilterWire must give what Apply gives, for every kind of mask.
+TEST(FieldMask, FilterWireMatchesApply) {
+  const std::vector<std::vector<std::string>> masks = {
+      {},
+      {"title_number", "address", "encumbrances"},
+      {"address.region_code", "encumbrances.type", "encumbrances.holder"},
+      {"address.city", "address"},
+      {"co_owners.id", "floor_area_centi_sqm", "use", "registered_at"},
+      {"land_use_until.year", "share_bp"},
+  };
+  RealEstateTitle full = FullTitle();
+  // Unknown fields: dropped at the root and inside a partly kept
+  // sub-message, kept inside one kept whole.
+  full.GetReflection()->MutableUnknownFields(&full)->AddVarint(999, 42);
+  full.mutable_address()
+      ->GetReflection()
+      ->MutableUnknownFields(full.mutable_address())
+      ->AddLengthDelimited(777, "secret");
+  const std::string wire = full.SerializeAsString();
+  for (const auto& paths : masks) {
+    auto mask = FieldMask::Create(RealEstateTitle::descriptor(), paths);
+    ASSERT_TRUE(mask.ok()) << mask.status();
+    RealEstateTitle applied = full;
+    mask->Apply(&applied);
+    std::string out;
+    ASSERT_TRUE(mask->FilterWire(wire, &out));
+    RealEstateTitle filtered;
+    ASSERT_TRUE(filtered.ParseFromString(out));
+    EXPECT_TRUE(
+        google::protobuf::util::MessageDifferencer::Equals(applied, filtered))
+        << "mask " << paths.size() << ":\n"
+        << applied.DebugString() << "vs\n"
+        << filtered.DebugString();
+    // Both keep unknown fields only inside a sub-message kept whole.
+    EXPECT_EQ(out.find("secret") == std::string::npos,
+              applied.SerializeAsString().find("secret") == std::string::npos);
+  }
+}
+
+TEST(FieldMask, FilterWireDropsKnownFieldWithWrongWireType) {
+  auto mask = FieldMask::Create(RealEstateTitle::descriptor(),
+                                {"title_number", "share_bp"});
+  ASSERT_TRUE(mask.ok());
+  // title_number (field 1, a string) sent as a varint: the parser keeps it
+  // as an unknown field, which Apply clears.
+  RealEstateTitle t;
+  t.set_share_bp(5000);
+  std::string wire = t.SerializeAsString();
+  wire.push_back(static_cast<char>((1 << 3) | 0));
+  wire.push_back(7);
+  std::string out;
+  ASSERT_TRUE(mask->FilterWire(wire, &out));
+  RealEstateTitle filtered;
+  ASSERT_TRUE(filtered.ParseFromString(out));
+  EXPECT_EQ(filtered.share_bp(), 5000);
+  EXPECT_TRUE(filtered.title_number().empty());
+  EXPECT_EQ(filtered.GetReflection()->GetUnknownFields(filtered).field_count(),
+            0);
+}
+
+TEST(FieldMask, FilterWireRejectsMalformedInput) {
+  auto mask = FieldMask::Create(RealEstateTitle::descriptor(), {"address"});
+  ASSERT_TRUE(mask.ok());
+  const std::string wire = FullTitle().SerializeAsString();
+  std::string out;
+  EXPECT_FALSE(mask->FilterWire(wire.substr(0, wire.size() - 3), &out));
+  out.clear();
+  EXPECT_FALSE(mask->FilterWire(std::string("\x0a\x7f", 2), &out));
+  out.clear();
+  EXPECT_FALSE(mask->FilterWire(std::string("\x0b\x0c", 2), &out));  // group
 }
 
 }  // namespace

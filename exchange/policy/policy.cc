@@ -92,6 +92,7 @@ absl::StatusOr<std::unique_ptr<Policy>> Policy::Create(
             absl::StrCat("sharing agreement ", a.id(),
                          ": unknown data class \"", ac.data_class(), "\""));
       }
+      g.type_url = absl::StrCat("type.googleapis.com/", g.payload->full_name());
       std::vector<std::string> paths(ac.fields().begin(), ac.fields().end());
       auto mask = FieldMask::Create(g.payload, paths);
       if (!mask.ok()) {

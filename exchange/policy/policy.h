@@ -60,6 +60,8 @@ struct ClassGrant {
   // Default instance of the payload type, looked up once: the generated
   // factory's lookup takes a lock shared by all threads.
   const google::protobuf::Message* prototype = nullptr;
+  // The Any type URL of disclosed payloads (as Any::PackFrom writes it).
+  std::string type_url;
   FieldMask mask;  // empty: verification only, nothing disclosed
 };
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
@@ -34,6 +35,38 @@ struct SubjectWork {
   policy::Decision decision;
   AuditEvent event;
 };
+
+// Whether `any` holds a `full_name` (what Any::UnpackTo checks).
+bool HoldsType(const google::protobuf::Any& any, absl::string_view full_name) {
+  absl::string_view url = any.type_url();
+  return url.size() > full_name.size() &&
+         url[url.size() - full_name.size() - 1] == '/' &&
+         absl::EndsWith(url, full_name);
+}
+
+// The record's payload with only the agreement's fields, into `out`.
+// Filtering the serialized payload gives the bytes that unpacking, masking
+// by reflection and repacking would (tests: field_mask_test), at a fraction
+// of the cost; payloads the filter cannot read take that slow path, which
+// also says what is wrong with them.
+absl::Status MaskPayload(const Record& r, const policy::ClassGrant& g,
+                         google::protobuf::Any* out) {
+  auto not_held = [&] {
+    return absl::DataLossError(absl::StrCat(
+        "stored record ", r.data_class(), "/", r.record_key(), " of ",
+        r.subject().id(), " does not hold a ", g.payload->full_name()));
+  };
+  if (!HoldsType(r.payload(), g.payload->full_name())) return not_held();
+  out->set_type_url(g.type_url);
+  if (g.mask.FilterWire(r.payload().value(), out->mutable_value())) {
+    return absl::OkStatus();
+  }
+  std::unique_ptr<google::protobuf::Message> payload(g.prototype->New());
+  if (!r.payload().UnpackTo(payload.get())) return not_held();
+  g.mask.Apply(payload.get());
+  out->PackFrom(*payload);
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -134,19 +167,11 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
         for (Record& r : w.data) {
           auto g = plan.classes.find(r.data_class());
           if (g == plan.classes.end() || g->second.mask.empty()) continue;
-          std::unique_ptr<google::protobuf::Message> payload(
-              g->second.prototype->New());
-          if (!r.payload().UnpackTo(payload.get())) {
-            return absl::DataLossError(absl::StrCat(
-                "stored record ", r.data_class(), "/", r.record_key(), " of ",
-                r.subject().id(), " does not hold a ",
-                g->second.payload->full_name()));
-          }
-          g->second.mask.Apply(payload.get());
+          const policy::ClassGrant& cg = g->second;
           datarun::v1::DisclosedRecord* d = response.add_records();
+          RETURN_IF_ERROR(MaskPayload(r, cg, d->mutable_payload()));
           d->set_data_class(r.data_class());
           d->set_record_key(r.record_key());
-          d->mutable_payload()->PackFrom(*payload);
           for (const auto& f : g->second.mask.paths())
             d->add_disclosed_fields(f);
           *d->mutable_provenance() = ProvenanceOf(r);

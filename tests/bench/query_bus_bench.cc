@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -29,6 +30,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "broker_adapters/broker.h"
+#include "exchange/policy/policy.h"
 #include "exchange/policy/testing/fixture.h"
 #include "exchange/query/client/query_client.h"
 #include "exchange/query/testing/bus_exchange.h"
@@ -39,6 +41,13 @@ ABSL_FLAG(int, threads, 64, "closed-loop callers per phase");
 ABSL_FLAG(double, seconds, 5, "measuring time per phase");
 ABSL_FLAG(int, partitions, 4, "partitions of every topic");
 ABSL_FLAG(int, workers, 32, "query server worker threads");
+ABSL_FLAG(int, fetch_wait_ms, 5,
+          "fetch.wait.max.ms of every consumer (both phases)");
+ABSL_FLAG(int, linger_ms, 1, "linger.ms of every producer (both phases)");
+ABSL_FLAG(bool, verify_signatures, true,
+          "sign each request (Ed25519) and verify it in the exchange; false: "
+          "unsigned requests, PolicyOptions::verify_signatures=false (a "
+          "transport that authenticates departments)");
 
 namespace {
 
@@ -111,18 +120,19 @@ Result Measure(int threads, double seconds, Op op) {
 // QueryClient and QueryServer (linger.ms=1, fetch.wait.max.ms=5).
 class RawEcho : public broker::RebalanceHandler {
  public:
-  explicit RawEcho(broker::Broker* b) : broker_(b) {}
+  RawEcho(broker::Broker* b, std::map<std::string, std::string> consumer,
+          std::map<std::string, std::string> producer)
+      : broker_(b), consumer_props_(consumer), producer_props_(producer) {}
   ~RawEcho() override {
     stop_ = true;
     for (auto& t : threads_) t.join();
   }
 
   void Start() {
-    const std::map<std::string, std::string> group = {
-        {"fetch.wait.max.ms", "5"},
-        {"session.timeout.ms", "6000"},
-        {"heartbeat.interval.ms", "500"}};
-    auto p = broker_->NewProducer({.properties = {{"linger.ms", "1"}}});
+    std::map<std::string, std::string> group = {
+        {"session.timeout.ms", "6000"}, {"heartbeat.interval.ms", "500"}};
+    for (const auto& [k, v] : consumer_props_) group[k] = v;
+    auto p = broker_->NewProducer({.properties = producer_props_});
     Die(p.status(), "echo producer");
     producer_ = *std::move(p);
     auto ec = broker_->NewConsumer(
@@ -198,6 +208,8 @@ class RawEcho : public broker::RebalanceHandler {
   }
 
   broker::Broker* broker_;
+  const std::map<std::string, std::string> consumer_props_;
+  const std::map<std::string, std::string> producer_props_;
   std::unique_ptr<broker::Producer> producer_;
   std::unique_ptr<broker::Consumer> echo_consumer_;
   std::unique_ptr<broker::Consumer> receiver_;
@@ -231,9 +243,22 @@ int main(int argc, char** argv) {
   o.requesters = {kHrss};
   o.workers = absl::GetFlag(FLAGS_workers);
   o.checkpoint_every = 10000;
+  const std::map<std::string, std::string> consumer_props = {
+      {"fetch.wait.max.ms", absl::StrCat(absl::GetFlag(FLAGS_fetch_wait_ms))}};
+  const std::map<std::string, std::string> producer_props = {
+      {"linger.ms", absl::StrCat(absl::GetFlag(FLAGS_linger_ms))}};
+  o.consumer_properties = consumer_props;
+  o.producer_properties = producer_props;
   const absl::Time t0 = absl::Now();
+  const bool sign = absl::GetFlag(FLAGS_verify_signatures);
+  datarun::policy::PolicyOptions po;
+  po.verify_signatures = false;
+  auto unsigned_policy =
+      datarun::policy::Policy::Create(f.catalog(), f.keyring(), po);
+  Die(unsigned_policy.status(), "policy");
   auto x = datarun::query::testing::BusExchange::Start(
-      f.catalog(), f.policy(), &f.signer("big_data_bureau"), o);
+      f.catalog(), sign ? f.policy() : **unsigned_policy,
+      &f.signer("big_data_bureau"), o);
   Die(x.status(), "exchange");
   std::vector<std::string> ids;
   std::vector<datarun::v1::Record> records;
@@ -253,14 +278,21 @@ int main(int argc, char** argv) {
 
   datarun::query::QueryClientOptions co;
   co.department = kHrss;
-  co.signer = &f.signer(kHrss);
+  co.signer = sign ? &f.signer(kHrss) : nullptr;
+  co.consumer_properties = consumer_props;
+  co.producer_properties = producer_props;
   auto client = datarun::query::QueryClient::Create((*x)->broker(), co);
   Die(client.status(), "client");
-  // Requests are built and signed by the callers, inside the measurement.
+  // Requests are built (and signed by the client) inside the measurement.
+  QueryRequest base = f.Request(kHrss, kMatter, datarun::v1::QUERY_KIND_PROFILE,
+                                {ids[0]}, absl::Now());
+  base.clear_request_id();
+  base.clear_signature();
+  base.clear_key_id();
+  base.clear_requested_at();  // set by the client
   auto query = [&](int t, uint64_t i) {
-    QueryRequest q = f.Request(kHrss, kMatter, datarun::v1::QUERY_KIND_PROFILE,
-                               {ids[(t * 7919 + i) % ids.size()]}, absl::Now());
-    q.clear_request_id();
+    QueryRequest q = base;
+    q.mutable_subjects(0)->set_id(ids[(t * 7919 + i) % ids.size()]);
     auto r = (*client)->Query(std::move(q), absl::Seconds(10));
     return r.ok() && r->decision() == datarun::v1::DECISION_ALLOW;
   };
@@ -268,10 +300,11 @@ int main(int argc, char** argv) {
   Measure(threads, 1, query);
   const Result bus = Measure(threads, seconds, query);
   printf(
-      "bus (signed request, policy, masked profile, audit acked by "
+      "bus (%s request, policy, masked profile, audit acked by "
       "dr.audit): %.0f/s p50 %.2f ms p99 %.2f ms (%llu answered, %llu "
       "errors)\n",
-      bus.per_s, bus.p50_ms, bus.p99_ms, static_cast<unsigned long long>(bus.n),
+      sign ? "Ed25519-signed" : "unsigned", bus.per_s, bus.p50_ms, bus.p99_ms,
+      static_cast<unsigned long long>(bus.n),
       static_cast<unsigned long long>(bus.errors));
   const auto& sc = (*x)->server_counters();
   printf("server: received %llu answered %llu failed %llu not_served %llu\n",
@@ -283,7 +316,7 @@ int main(int argc, char** argv) {
   Die((*x)->cluster().CreateTopics({"bench.echo.req", "bench.echo.resp"},
                                    o.partitions),
       "echo topics");
-  RawEcho echo((*x)->broker());
+  RawEcho echo((*x)->broker(), consumer_props, producer_props);
   echo.Start();
   // A value of a typical request's size.
   QueryRequest sample = f.Request(
@@ -301,7 +334,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(rr.errors));
   printf(
       "bus_per_s=%.0f bus_p99_ms=%.2f raw_roundtrip_per_s=%.0f "
-      "raw_p99_ms=%.2f bus_vs_raw=%.2f threads=%d subjects=%d\n",
+      "raw_p99_ms=%.2f bus_vs_raw=%.2f threads=%d subjects=%d signed=%d\n",
       bus.per_s, bus.p99_ms, rr.per_s, rr.p99_ms,
       rr.per_s > 0 ? bus.per_s / rr.per_s : 0.0, threads, subjects);
   return 0;

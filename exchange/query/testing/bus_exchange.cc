@@ -100,6 +100,9 @@ absl::StatusOr<std::unique_ptr<BusExchange>> BusExchange::Start(
   IngestGate* gate = x->gate_.get();
   qo.serves = [gate](int32_t partition) { return gate->Serves(partition); };
   qo.consumer_properties = kGroupProps;
+  for (const auto& [k, v] : x->options_.consumer_properties)
+    qo.consumer_properties[k] = v;
+  qo.producer_properties = x->options_.producer_properties;
   x->server_ =
       std::make_unique<QueryServer>(x->broker_.get(), x->resolver_.get(), qo);
 

@@ -8,6 +8,7 @@
 #define DATARUN_EXCHANGE_QUERY_TESTING_BUS_EXCHANGE_H_
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -38,6 +39,10 @@ struct BusExchangeOptions {
   std::vector<std::string> requesters;
   uint64_t checkpoint_every = 1000;
   int workers = 32;
+  // Extra properties of the query server's consumer / response producer
+  // and the audit producer (latency tuning in the benchmark).
+  std::map<std::string, std::string> consumer_properties;
+  std::map<std::string, std::string> producer_properties;
 };
 
 class BusExchange {

@@ -1,5 +1,8 @@
 #include "exchange/ingest/ingestor.h"
 
+#include <pthread.h>
+#include <time.h>
+
 #include <algorithm>
 #include <thread>
 #include <utility>
@@ -8,6 +11,15 @@
 #include "common/log.h"
 
 namespace datarun::ingest {
+namespace {
+
+uint64_t ThreadCpuMicros() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+}  // namespace
 
 using broker::TopicPartition;
 
@@ -74,7 +86,10 @@ absl::Status Ingestor::Run(const std::atomic<bool>* stop) {
   DR_LOG(INFO) << "ingest: subscribed to dr.data.* as group '"
                << options_.group_id << "' on cluster '" << cluster_id_ << "'";
 
-  std::thread applier([this] { ApplierLoop(); });
+  std::thread applier([this] {
+    pthread_setname_np(pthread_self(), "dr-apply");  // for top, perf
+    ApplierLoop();
+  });
   std::vector<broker::Message> messages;
   while (!stop->load() && fatal().ok()) {
     auto queue_full = [this] {
@@ -115,6 +130,7 @@ absl::Status Ingestor::Run(const std::atomic<bool>* stop) {
       absl::Status s = consumer_->Poll(
           want, full ? absl::ZeroDuration() : options_.poll_timeout, &messages);
       const absl::Time t1 = absl::Now();
+      const uint64_t cpu1 = ThreadCpuMicros();
       counters_.poll_micros.fetch_add(absl::ToInt64Microseconds(t1 - t0));
       if (!s.ok()) {
         SetFatal(absl::Status(s.code(),
@@ -125,8 +141,10 @@ absl::Status Ingestor::Run(const std::atomic<bool>* stop) {
       for (auto& m : messages) AddMessage(m, &carry_);
       counters_.check_micros.fetch_add(
           absl::ToInt64Microseconds(absl::Now() - t1));
+      counters_.check_cpu_micros.fetch_add(ThreadCpuMicros() - cpu1);
     }
     if (carry_.messages > 0 && !full) HandOver();
+    FreeSpent();
   }
 
   // Drain: apply what was polled, then leave the group (which revokes and
@@ -235,6 +253,14 @@ void Ingestor::HandOver() {
   carry_ = Batch();
 }
 
+void Ingestor::FreeSpent() {
+  std::vector<Batch> spent;
+  {
+    absl::MutexLock lock(&mu_);
+    spent.swap(spent_);
+  }
+}
+
 void Ingestor::WaitDrained() {
   absl::MutexLock lock(&mu_);
   auto drained = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -273,7 +299,9 @@ void Ingestor::ApplierLoop() {
     if (status.ok()) {
       batch.batch.cluster_id = cluster_id_;
       const absl::Time t0 = absl::Now();
+      const uint64_t cpu0 = ThreadCpuMicros();
       auto result = store_->ApplyBatch(batch.batch);
+      counters_.apply_cpu_micros.fetch_add(ThreadCpuMicros() - cpu0);
       counters_.apply_micros.fetch_add(
           absl::ToInt64Microseconds(absl::Now() - t0));
       if (result.ok()) {
@@ -288,6 +316,11 @@ void Ingestor::ApplierLoop() {
     if (!status.ok()) SetFatal(status);
     absl::MutexLock lock(&mu_);
     applying_ = false;
+    // Bounded: the poller frees them every loop turn; once it has stopped
+    // (closing), the applier frees them itself.
+    if (!closing_ && spent_.size() < options_.max_queued_batches) {
+      spent_.push_back(std::move(batch));
+    }
   }
 }
 

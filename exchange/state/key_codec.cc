@@ -1,5 +1,7 @@
 #include "exchange/state/key_codec.h"
 
+#include <cstring>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -46,12 +48,21 @@ int32_t ReadBigEndian32(absl::string_view s) {
 }  // namespace
 
 void AppendEscaped(absl::string_view s, std::string* out) {
-  for (char c : s) {
-    out->push_back(c);
-    if (c == kEscape) out->push_back(kEscapedZero);
+  // Whole runs between zero bytes at once (ids rarely hold any): this is on
+  // the ingest path, once per record.
+  while (!s.empty()) {
+    const void* z = std::memchr(s.data(), kEscape, s.size());
+    if (z == nullptr) {
+      out->append(s.data(), s.size());
+      break;
+    }
+    const size_t run = static_cast<const char*>(z) - s.data();
+    out->append(s.data(), run + 1);
+    out->push_back(kEscapedZero);
+    s.remove_prefix(run + 1);
   }
-  out->push_back(kEscape);
-  out->push_back(kTerminator);
+  const char end[2] = {kEscape, kTerminator};
+  out->append(end, 2);
 }
 
 void AppendPartition(int32_t partition, std::string* out) {
@@ -62,16 +73,22 @@ void AppendPartition(int32_t partition, std::string* out) {
   out->push_back(static_cast<char>(p));
 }
 
+void AppendRecordKey(int32_t partition, absl::string_view subject_id,
+                     absl::string_view data_class, absl::string_view record_key,
+                     std::string* out) {
+  AppendPartition(partition, out);
+  AppendEscaped(subject_id, out);
+  AppendEscaped(data_class, out);
+  AppendEscaped(record_key, out);
+}
+
 std::string EncodeRecordKey(int32_t partition, absl::string_view subject_id,
                             absl::string_view data_class,
                             absl::string_view record_key) {
   std::string key;
   key.reserve(4 + subject_id.size() + data_class.size() + record_key.size() +
               6);
-  AppendPartition(partition, &key);
-  AppendEscaped(subject_id, &key);
-  AppendEscaped(data_class, &key);
-  AppendEscaped(record_key, &key);
+  AppendRecordKey(partition, subject_id, data_class, record_key, &key);
   return key;
 }
 

@@ -42,6 +42,11 @@ void AppendEscaped(absl::string_view s, std::string* out);
 // Appends the big-endian 4-byte form of `partition` (must be >= 0).
 void AppendPartition(int32_t partition, std::string* out);
 
+// Appends the record key to *out (EncodeRecordKey without a new string).
+void AppendRecordKey(int32_t partition, absl::string_view subject_id,
+                     absl::string_view data_class, absl::string_view record_key,
+                     std::string* out);
+
 std::string EncodeRecordKey(int32_t partition, absl::string_view subject_id,
                             absl::string_view data_class,
                             absl::string_view record_key);

@@ -211,6 +211,21 @@ int Ingest() {
     absl::SleepFor(absl::Milliseconds(2));
   }
   const absl::Time last = absl::Now();
+  // Where the applier's wall time went: on a core, or runnable but waiting
+  // for one (the machine is shared), per /proc schedstat.
+  std::string sched;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name != "dr-apply") continue;
+    std::ifstream stat(task.path() / "schedstat");
+    uint64_t cpu_ns = 0, wait_ns = 0;
+    stat >> cpu_ns >> wait_ns;
+    sched = absl::StrCat(" apply_thread_cpu_ms=", cpu_ns / 1000000,
+                         " apply_thread_runqueue_ms=", wait_ns / 1000000);
+  }
   stop = true;
   run.join();
   if (!status.ok()) DR_LOG(FATAL) << status;
@@ -223,7 +238,9 @@ int Ingest() {
       " rejected=", c.rejected_total(), " batches=", c.batches.load(),
       " pauses=", c.pauses.load(), " poll_ms=", c.poll_micros.load() / 1000,
       " check_ms=", c.check_micros.load() / 1000,
-      " apply_ms=", c.apply_micros.load() / 1000));
+      " apply_ms=", c.apply_micros.load() / 1000,
+      " check_cpu_ms=", c.check_cpu_micros.load() / 1000,
+      " apply_cpu_ms=", c.apply_cpu_micros.load() / 1000, sched));
   return 0;
 }
 

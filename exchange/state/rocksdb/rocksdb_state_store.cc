@@ -216,30 +216,39 @@ absl::StatusOr<ApplyResult> RocksDbStateStore::ApplyBatch(
   ApplyResult result;
   const size_t n = batch.records.size();
 
-  std::vector<std::string> keys(n);
+  // All keys in one buffer (one allocation per batch, not one per record).
+  std::string key_buf;
+  key_buf.reserve(n * 48);
+  std::vector<uint32_t> key_end(n);
   for (size_t i = 0; i < n; ++i) {
     const auto& r = batch.records[i].record;
-    keys[i] = EncodeRecordKey(batch.records[i].partition, r.subject().id(),
-                              r.data_class(), r.record_key());
+    AppendRecordKey(batch.records[i].partition, r.subject().id(),
+                    r.data_class(), r.record_key(), &key_buf);
+    key_end[i] = static_cast<uint32_t>(key_buf.size());
   }
+  auto key = [&key_buf, &key_end](size_t i) {
+    const uint32_t begin = i == 0 ? 0 : key_end[i - 1];
+    return rocksdb::Slice(key_buf.data() + begin, key_end[i] - begin);
+  };
   // Work in key order (stable, so versions of one key keep their order):
   // the memtable inserts each key next to the previous one, which is several
-  // times cheaper than random inserts, and MultiGet gets sorted input.
+  // times cheaper than random inserts, MultiGet gets sorted input, and the
+  // writes of one key are adjacent, so the version a write must beat is
+  // either the previous write's (same key) or the stored one: no hash map.
   std::vector<uint32_t> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
-  std::stable_sort(order.begin(), order.end(), [&keys](uint32_t a, uint32_t b) {
-    return keys[a] < keys[b];
+  std::stable_sort(order.begin(), order.end(), [&key](uint32_t a, uint32_t b) {
+    return key(a).compare(key(b)) < 0;
   });
   // Stored versions of the distinct keys, one MultiGet.
-  absl::flat_hash_map<absl::string_view, uint64_t> version;
   std::vector<rocksdb::Slice> lookup;
   lookup.reserve(n);
   for (size_t j = 0; j < n; ++j) {
-    const std::string& k = keys[order[j]];
-    if (lookup.empty() || lookup.back() != rocksdb::Slice(k)) {
-      lookup.emplace_back(k);
-    }
+    rocksdb::Slice k = key(order[j]);
+    if (lookup.empty() || lookup.back() != k) lookup.push_back(k);
   }
+  // stored[u]: version stored for lookup[u], if any.
+  std::vector<std::optional<uint64_t>> stored(lookup.size());
   if (!lookup.empty()) {
     std::vector<rocksdb::PinnableSlice> values(lookup.size());
     std::vector<rocksdb::Status> statuses(lookup.size());
@@ -252,26 +261,33 @@ absl::StatusOr<ApplyResult> RocksDbStateStore::ApplyBatch(
       ASSIGN_OR_RETURN(DecodedValue d,
                        DecodeRecordValue(absl::string_view(values[i].data(),
                                                            values[i].size())));
-      version[absl::string_view(lookup[i].data(), lookup[i].size())] =
-          d.version;
+      stored[i] = d.version;
     }
   }
 
   // State changes per consumed topic partition, for the offset entries.
   std::vector<ApplyResult> by_source(batch.offsets.size());
-  rocksdb::WriteBatch wb;
+  // Reserved up front: growing a multi-MB batch by doubling copies it ~20
+  // times.
+  size_t reserve = key_buf.size() + n * (kValueHeader + 16) + 4096;
+  for (const RecordWrite& w : batch.records) reserve += w.serialized.size();
+  rocksdb::WriteBatch wb(reserve);
   std::string scratch;
+  size_t u = 0;                  // index in lookup of the current key
+  std::optional<uint64_t> have;  // version the current key has so far
   for (size_t j = 0; j < n; ++j) {
     const size_t i = order[j];
     const RecordWrite& w = batch.records[i];
     const auto& r = w.record;
-    auto it = version.find(keys[i]);
+    const rocksdb::Slice k = key(i);
+    if (j > 0 && k != key(order[j - 1])) ++u;
+    if (j == 0 || k != key(order[j - 1])) have = stored[u];
     ApplyResult dummy;
     ApplyResult& part =
         (w.source >= 0 && w.source < static_cast<int>(by_source.size()))
             ? by_source[w.source]
             : dummy;
-    if (it != version.end() && r.source_version() <= it->second) {
+    if (have.has_value() && r.source_version() <= *have) {
       ++result.stale;
       ++part.stale;
       continue;
@@ -304,15 +320,13 @@ absl::StatusOr<ApplyResult> RocksDbStateStore::ApplyBatch(
       ++result.upserts;
       ++part.upserts;
     }
-    rocksdb::Slice key_part(keys[i]);
     rocksdb::Slice value_parts[2] = {
         rocksdb::Slice(header, kValueHeader),
         rocksdb::Slice(bytes.data(), bytes.size())};
-    RETURN_IF_ERROR(
-        FromRocks(wb.Put(records_, rocksdb::SliceParts(&key_part, 1),
-                         rocksdb::SliceParts(value_parts, 2)),
-                  "batch put"));
-    version[keys[i]] = r.source_version();
+    RETURN_IF_ERROR(FromRocks(wb.Put(records_, rocksdb::SliceParts(&k, 1),
+                                     rocksdb::SliceParts(value_parts, 2)),
+                              "batch put"));
+    have = r.source_version();
   }
 
   for (size_t i = 0; i < batch.offsets.size(); ++i) {

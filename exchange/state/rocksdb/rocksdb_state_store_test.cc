@@ -115,6 +115,32 @@ TEST_F(RocksDbStateStoreTest, VersionRuleHoldsInsideOneBatch) {
   EXPECT_EQ(GetOne(0, "S", "c", "")->source_version(), 7u);
 }
 
+TEST_F(RocksDbStateStoreTest, InterleavedKeysUseTheirOwnStoredVersions) {
+  // Several keys, some stored, some new, interleaved in arrival order: each
+  // write is checked against its own key's stored or earlier-in-batch
+  // version, never a neighbour's.
+  IngestBatch first;
+  first.records.push_back(Write(2, MakeRecord("A", "c", "", 5)));
+  first.records.push_back(Write(2, MakeRecord("C", "c", "", 5)));
+  EXPECT_EQ(Apply(first).upserts, 2u);
+
+  IngestBatch b;
+  b.records.push_back(Write(2, MakeRecord("B", "c", "", 1)));  // new
+  b.records.push_back(Write(2, MakeRecord("A", "c", "", 3)));  // stale
+  b.records.push_back(Write(2, MakeRecord("C", "c", "", 6)));  // newer
+  b.records.push_back(Write(2, MakeRecord("A", "c", "", 6)));  // newer
+  b.records.push_back(Write(2, MakeRecord("B", "c", "", 1)));  // equal
+  b.records.push_back(Write(2, MakeRecord("C", "c", "", 4)));  // stale
+  b.records.push_back(Write(3, MakeRecord("A", "c", "", 1)));  // other part.
+  ApplyResult r = Apply(b);
+  EXPECT_EQ(r.upserts, 4u);
+  EXPECT_EQ(r.stale, 3u);
+  EXPECT_EQ(GetOne(2, "A", "c", "")->source_version(), 6u);
+  EXPECT_EQ(GetOne(2, "B", "c", "")->source_version(), 1u);
+  EXPECT_EQ(GetOne(2, "C", "c", "")->source_version(), 6u);
+  EXPECT_EQ(GetOne(3, "A", "c", "")->source_version(), 1u);
+}
+
 TEST_F(RocksDbStateStoreTest, TombstoneBlocksOlderUpsertAndNewerRevives) {
   IngestBatch b;
   b.records.push_back(Write(2, MakeRecord("S", "estate", "T1", 10)));

@@ -336,6 +336,7 @@ int main(int argc, char** argv) {
       "bus_per_s=%.0f bus_p99_ms=%.2f raw_roundtrip_per_s=%.0f "
       "raw_p99_ms=%.2f bus_vs_raw=%.2f threads=%d subjects=%d signed=%d\n",
       bus.per_s, bus.p99_ms, rr.per_s, rr.p99_ms,
-      rr.per_s > 0 ? bus.per_s / rr.per_s : 0.0, threads, subjects);
+      rr.per_s > 0 ? bus.per_s / rr.per_s : 0.0, threads, subjects,
+      sign ? 1 : 0);
   return 0;
 }

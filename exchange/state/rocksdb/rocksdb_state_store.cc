@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -175,6 +176,11 @@ absl::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
   records.memtable_whole_key_filtering = true;
   records.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   records.compression = compression;
+  // L0 uncompressed: flushes run ~30% cheaper (LZ4 was a third of the flush
+  // thread's CPU while ingesting), and L0 files are short-lived; compaction
+  // compresses them into the lower levels.
+  records.compression_per_level.assign(records.num_levels, compression);
+  records.compression_per_level[0] = rocksdb::kNoCompression;
   records.write_buffer_size = size_t{64} << 20;
   records.level_compaction_dynamic_level_bytes = true;
 
@@ -206,6 +212,11 @@ absl::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
 
 RocksDbStateStore::~RocksDbStateStore() {
   if (!db_) return;
+  {
+    // Iterators must go before their column family and the DB.
+    absl::MutexLock lock(&iterators_mu_);
+    idle_iterators_.clear();
+  }
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   db_->Close();
 }
@@ -420,9 +431,11 @@ absl::StatusOr<std::vector<datarun::v1::Record>> RocksDbStateStore::Profile(
       prefixes.push_back(EncodeClassPrefix(partition, subject_id, c));
     }
   }
-  rocksdb::ReadOptions ro;
-  ro.prefix_same_as_start = true;  // lets the prefix bloom skip files
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, records_));
+  std::unique_ptr<rocksdb::Iterator> it = TakeIterator();
+  // Back to the pool unless it failed (a failed one is dropped).
+  absl::Cleanup give_back = [&] {
+    if (it->status().ok()) ReturnIterator(std::move(it));
+  };
   std::vector<datarun::v1::Record> out;
   for (const auto& prefix : prefixes) {
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
@@ -435,6 +448,31 @@ absl::StatusOr<std::vector<datarun::v1::Record>> RocksDbStateStore::Profile(
     RETURN_IF_ERROR(FromRocks(it->status(), "profile scan"));
   }
   return out;
+}
+
+std::unique_ptr<rocksdb::Iterator> RocksDbStateStore::TakeIterator() {
+  std::unique_ptr<rocksdb::Iterator> it;
+  {
+    absl::MutexLock lock(&iterators_mu_);
+    if (!idle_iterators_.empty()) {
+      it = std::move(idle_iterators_.back());
+      idle_iterators_.pop_back();
+    }
+  }
+  // Refresh reads as of now, like a new iterator: it rebuilds only when the
+  // column family's memtables or files changed, and otherwise just moves
+  // the read sequence forward.
+  if (it != nullptr && it->Refresh().ok()) return it;
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;  // lets the prefix bloom skip files
+  return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro, records_));
+}
+
+void RocksDbStateStore::ReturnIterator(std::unique_ptr<rocksdb::Iterator> it) {
+  absl::MutexLock lock(&iterators_mu_);
+  if (idle_iterators_.size() < kMaxIdleIterators) {
+    idle_iterators_.push_back(std::move(it));
+  }
 }
 
 absl::StatusOr<std::vector<std::vector<datarun::v1::Record>>>

@@ -105,6 +105,19 @@ class RocksDbStateStore : public StateStore {
   StateCounters counters_;
   // Serialises ApplyBatch: the version read and the write are one step.
   absl::Mutex apply_mu_;
+
+  // Profile scans reuse iterators: creating one costs as much as the seek
+  // (a SuperVersion reference and a merging iterator over every memtable
+  // and level), Refresh() almost nothing while no flush or compaction has
+  // happened since. One idle iterator per concurrent reader at most; an idle
+  // one keeps the memtables and table files it last saw alive until it is
+  // used again or the store closes.
+  static constexpr size_t kMaxIdleIterators = 16;
+  std::unique_ptr<rocksdb::Iterator> TakeIterator();
+  void ReturnIterator(std::unique_ptr<rocksdb::Iterator> it);
+  absl::Mutex iterators_mu_;
+  std::vector<std::unique_ptr<rocksdb::Iterator>> idle_iterators_
+      ABSL_GUARDED_BY(iterators_mu_);
 };
 
 }  // namespace datarun::state

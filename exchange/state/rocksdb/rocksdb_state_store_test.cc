@@ -215,6 +215,43 @@ TEST_F(RocksDbStateStoreTest, ProfileIsOneSubjectAcrossClassesOnly) {
   EXPECT_TRUE((*multi)[3].has_value());
 }
 
+// Profile reuses its iterators: each scan must still see every write made
+// before it, across memtable writes, deletes and flushes.
+TEST_F(RocksDbStateStoreTest, ProfileSeesWritesMadeAfterEarlierProfiles) {
+  auto keys = [&](absl::string_view subject) {
+    auto p = store_->Profile(1, subject, {});
+    EXPECT_TRUE(p.ok()) << p.status();
+    std::vector<std::string> got;
+    if (p.ok()) {
+      for (const auto& r : *p) got.push_back(r.record_key());
+    }
+    return got;
+  };
+  auto apply = [&](Record r) {
+    IngestBatch b;
+    b.records.push_back(Write(1, std::move(r)));
+    Apply(b);
+  };
+  EXPECT_TRUE(keys("S").empty());
+  apply(MakeRecord("S", "vehicle", "P1", 1));
+  EXPECT_EQ(keys("S"), (std::vector<std::string>{"P1"}));
+  apply(MakeRecord("S", "vehicle", "P2", 1));
+  EXPECT_EQ(keys("S"), (std::vector<std::string>{"P1", "P2"}));
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_EQ(keys("S"), (std::vector<std::string>{"P1", "P2"}));
+  apply(MakeRecord("S", "vehicle", "P1", 2, Record::OP_DELETE));
+  EXPECT_EQ(keys("S"), (std::vector<std::string>{"P2"}));
+  apply(MakeRecord("S", "vehicle", "P3", 1));
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_EQ(keys("S"), (std::vector<std::string>{"P2", "P3"}));
+  // Two scans at once take two iterators; both are right.
+  auto outer = store_->Profile(1, "S", {});
+  apply(MakeRecord("T", "vehicle", "Q1", 1));
+  EXPECT_EQ(keys("T"), (std::vector<std::string>{"Q1"}));
+  ASSERT_TRUE(outer.ok());
+  EXPECT_EQ(outer->size(), 2u);
+}
+
 TEST_F(RocksDbStateStoreTest, OffsetsAreWrittenWithTheRecordsAndCount) {
   IngestBatch b;
   b.cluster_id = "cluster-1";

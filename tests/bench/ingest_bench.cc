@@ -13,6 +13,7 @@
 // Last line: ingest_per_s=... raw_consume_per_s=... ratio=... peak_rss_mb=...
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -213,19 +214,31 @@ int Ingest() {
   const absl::Time last = absl::Now();
   // Where the applier's wall time went: on a core, or runnable but waiting
   // for one (the machine is shared), per /proc schedstat.
-  std::string sched;
+  // Where the CPU went, per thread name (schedstat: on-core time, then time
+  // runnable but waiting for a core; the machine is shared). The applier is
+  // "dr-apply", the poller "ingest", RocksDB's flushes "rocksdb:high".
+  std::map<std::string, std::pair<uint64_t, uint64_t>> by_thread;
   for (const auto& task :
        std::filesystem::directory_iterator("/proc/self/task")) {
     std::ifstream comm(task.path() / "comm");
     std::string name;
     std::getline(comm, name);
-    if (name != "dr-apply") continue;
+    std::replace(name.begin(), name.end(), ' ', '_');
     std::ifstream stat(task.path() / "schedstat");
     uint64_t cpu_ns = 0, wait_ns = 0;
     stat >> cpu_ns >> wait_ns;
-    sched = absl::StrCat(" apply_thread_cpu_ms=", cpu_ns / 1000000,
-                         " apply_thread_runqueue_ms=", wait_ns / 1000000);
+    by_thread[name].first += cpu_ns;
+    by_thread[name].second += wait_ns;
   }
+  std::string sched = " cpu_ms_by_thread:";
+  uint64_t total_cpu_ns = 0;
+  for (const auto& [name, t] : by_thread) {
+    total_cpu_ns += t.first;
+    absl::StrAppend(&sched, name, "=", t.first / 1000000, "/",
+                    t.second / 1000000, ",");
+  }
+  absl::StrAppend(&sched, " process_cpu_us_per_record=",
+                  static_cast<double>(total_cpu_ns) / 1000 / n);
   stop = true;
   run.join();
   if (!status.ok()) DR_LOG(FATAL) << status;

@@ -240,7 +240,6 @@ int main(int argc, char** argv) {
   datarun::query::testing::BusExchangeOptions o;
   o.state_dir = absl::StrCat(dir, "/state");
   o.partitions = absl::GetFlag(FLAGS_partitions);
-  o.requesters = {kHrss};
   o.workers = absl::GetFlag(FLAGS_workers);
   o.checkpoint_every = 10000;
   const std::map<std::string, std::string> consumer_props = {

@@ -74,7 +74,6 @@ class QueryBusTest : public ::testing::Test {
     testing::BusExchangeOptions o;
     o.state_dir = absl::StrCat(getenv("TEST_TMPDIR"), "/query-bus");
     o.partitions = 4;
-    o.requesters = {kHrss};
     auto x =
         testing::BusExchange::Start(fixture_->catalog(), fixture_->policy(),
                                     &fixture_->signer(kExchange), o);

@@ -84,7 +84,6 @@ TEST(QueryCli, ProfileVerifyDenialUsageAndErrors) {
   const auto& fixture = **f;
   testing::BusExchangeOptions o;
   o.state_dir = absl::StrCat(getenv("TEST_TMPDIR"), "/query-cli");
-  o.requesters = {kHrss};
   auto x = testing::BusExchange::Start(fixture.catalog(), fixture.policy(),
                                        &fixture.signer("big_data_bureau"), o);
   ASSERT_TRUE(x.ok()) << x.status();

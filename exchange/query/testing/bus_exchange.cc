@@ -48,10 +48,7 @@ absl::StatusOr<std::unique_ptr<BusExchange>> BusExchange::Start(
   for (const auto& d : catalog.catalog().departments())
     topics.push_back({absl::StrCat("dr.dlq.", d.id()), p});
   topics.push_back({"dr.dlq.unknown", p});
-  topics.push_back({kRequestTopic, p});
-  topics.push_back({kAuditTopic, p});
-  for (const auto& d : x->options_.requesters)
-    topics.push_back({ResponseTopic(d), p});
+  for (auto& t : QueryTopics(catalog, p)) topics.push_back(std::move(t));
   RETURN_IF_ERROR(
       x->cluster_->NewAdmin()->EnsureTopics(topics, absl::Seconds(30)));
 
@@ -74,45 +71,30 @@ absl::StatusOr<std::unique_ptr<BusExchange>> BusExchange::Start(
       x->broker_.get(), x->store_.get(), x->classes_.get(), ValidateSubject,
       io);
   ingest::Ingestor* ingestor = x->ingestor_.get();
-  ASSIGN_OR_RETURN(x->gate_, IngestGate::Create(
-                                 x->broker_.get(),
-                                 [ingestor] { return ingestor->Assignment(); },
-                                 x->store_.get()));
-
-  ASSIGN_OR_RETURN(
-      x->audit_producer_,
-      x->broker_->NewProducer({.client_id = "bus-exchange-audit",
-                               .properties = {{"linger.ms", "1"}}}));
   ASSIGN_OR_RETURN(x->data_producer_,
                    x->broker_->NewProducer({.client_id = "bus-exchange-data"}));
-  x->sink_ = std::make_unique<KafkaAuditSink>(x->audit_producer_.get());
-  audit::AuditLogOptions ao;
-  ao.checkpoint_every = x->options_.checkpoint_every;
-  x->audit_log_ = std::make_unique<audit::AuditLog>(
-      x->sink_.get(), exchange_signer, x->store_.get(), ao);
-  const int32_t parts = p;
-  x->resolver_ = std::make_unique<resolver::Resolver>(
-      policy, *x->store_, *x->audit_log_,
-      [parts](absl::string_view id) { return SubjectPartition(id, parts); });
-  QueryServerOptions qo;
-  qo.group_id = absl::StrCat("datarun-query-", x->cluster_->cluster_id());
+  QueryServiceOptions qo;
+  qo.partitions = p;
+  qo.instance_id = x->cluster_->cluster_id();
+  qo.checkpoint_every = x->options_.checkpoint_every;
   qo.workers = x->options_.workers;
-  IngestGate* gate = x->gate_.get();
-  qo.serves = [gate](int32_t partition) { return gate->Serves(partition); };
   qo.consumer_properties = kGroupProps;
   for (const auto& [k, v] : x->options_.consumer_properties)
     qo.consumer_properties[k] = v;
   qo.producer_properties = x->options_.producer_properties;
-  x->server_ =
-      std::make_unique<QueryServer>(x->broker_.get(), x->resolver_.get(), qo);
+  ASSIGN_OR_RETURN(
+      x->service_,
+      QueryService::Create(
+          x->broker_.get(), policy, x->store_.get(),
+          [ingestor] { return ingestor->Assignment(); }, exchange_signer, qo));
 
   BusExchange* self = x.get();
   x->ingest_thread_ = std::thread(
       [self] { self->ingest_status_ = self->ingestor_->Run(&self->stop_); });
   x->server_thread_ = std::thread(
-      [self] { self->server_status_ = self->server_->Run(&self->stop_); });
+      [self] { self->server_status_ = self->service_->Run(&self->stop_); });
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (!x->server_->ready() || x->ingestor_->Assignment().empty()) {
+  while (!x->service_->ready() || x->ingestor_->Assignment().empty()) {
     if (absl::Now() > deadline) {
       return absl::DeadlineExceededError(
           "the ingest and query consumers got no assignment within 30 s");

@@ -1,7 +1,8 @@
 // BusExchange: a whole single-node exchange in one process on the embedded
 // Kafka cluster — topics, Ingestor into RocksDB, IngestGate, Kafka audit
-// sink + AuditLog, Resolver, QueryServer — for end-to-end tests and the bus
-// benchmark. The same pieces datarund wires, minus flags and files.
+// sink + AuditLog, Resolver, QueryServer (QueryService) — for end-to-end
+// tests and the bus benchmark. The same pieces datarund wires, minus flags
+// and files.
 //
 // Test/bench-only. Start() from one thread; accessors from any thread.
 #ifndef DATARUN_EXCHANGE_QUERY_TESTING_BUS_EXCHANGE_H_
@@ -22,10 +23,7 @@
 #include "exchange/ingest/class_directory.h"
 #include "exchange/ingest/ingestor.h"
 #include "exchange/policy/policy.h"
-#include "exchange/query/ingest_gate.h"
-#include "exchange/query/kafka_audit_sink.h"
-#include "exchange/query/query_server.h"
-#include "exchange/resolver/resolver.h"
+#include "exchange/query/query_service.h"
 #include "exchange/seal/seal.h"
 #include "exchange/state/state_store.h"
 #include "proto/datarun/v1/record.pb.h"
@@ -35,8 +33,6 @@ namespace datarun::query::testing {
 struct BusExchangeOptions {
   std::string state_dir;  // required: RocksDB directory
   int32_t partitions = 4;
-  // Departments that get a dr.query.resp.<dept> topic.
-  std::vector<std::string> requesters;
   uint64_t checkpoint_every = 1000;
   int workers = 32;
   // Extra properties of the query server's consumer / response producer
@@ -56,10 +52,10 @@ class BusExchange {
 
   broker::EmbeddedCluster& cluster() { return *cluster_; }
   broker::Broker* broker() { return broker_.get(); }
-  audit::AuditLog& audit_log() { return *audit_log_; }
+  audit::AuditLog& audit_log() { return service_->audit_log(); }
   state::StateStore& store() { return *store_; }
   const QueryServerCounters& server_counters() const {
-    return server_->counters();
+    return service_->counters();
   }
   int32_t partitions() const { return options_.partitions; }
   int32_t PartitionOf(absl::string_view subject_id) const;
@@ -78,13 +74,8 @@ class BusExchange {
   std::unique_ptr<state::StateStore> store_;
   std::unique_ptr<ingest::CatalogClassDirectory> classes_;
   std::unique_ptr<ingest::Ingestor> ingestor_;
-  std::unique_ptr<IngestGate> gate_;
-  std::unique_ptr<broker::Producer> audit_producer_;
   std::unique_ptr<broker::Producer> data_producer_;
-  std::unique_ptr<KafkaAuditSink> sink_;
-  std::unique_ptr<audit::AuditLog> audit_log_;
-  std::unique_ptr<resolver::Resolver> resolver_;
-  std::unique_ptr<QueryServer> server_;
+  std::unique_ptr<QueryService> service_;
   std::atomic<bool> stop_{false};
   std::thread ingest_thread_;
   std::thread server_thread_;

@@ -1,0 +1,85 @@
+// QueryService: the query side of one exchange instance, assembled — an
+// IngestGate over the Ingestor's assignment, the Kafka audit sink and the
+// AuditLog, the Resolver and the QueryServer — so the daemon (and the
+// in-process test exchange) wires queries in a few lines:
+//
+//   topics += QueryTopics(catalog, partitions);          // before clients
+//   auto q = QueryService::Create(broker, policy, store,
+//       [&] { return ingestor.Assignment(); }, exchange_signer, options);
+//   std::thread t([&] { status = (*q)->Run(&stop); });
+//
+// Thread-safety: Run() once, from one thread; the rest from any thread.
+#ifndef DATARUN_EXCHANGE_QUERY_QUERY_SERVICE_H_
+#define DATARUN_EXCHANGE_QUERY_QUERY_SERVICE_H_
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "broker_adapters/broker.h"
+#include "exchange/audit/audit_log.h"
+#include "exchange/catalog/catalog.h"
+#include "exchange/policy/policy.h"
+#include "exchange/query/ingest_gate.h"
+#include "exchange/query/kafka_audit_sink.h"
+#include "exchange/query/query_server.h"
+#include "exchange/resolver/resolver.h"
+#include "exchange/seal/seal.h"
+#include "exchange/state/state_store.h"
+
+namespace datarun::query {
+
+struct QueryServiceOptions {
+  // The partition count of the data topics (and so of dr.query.req and
+  // dr.audit): the resolver's subject -> state partition function.
+  int32_t partitions = 8;
+  // Unique per instance: the request consumer's group is
+  // "datarun-query-<instance_id>" (see query_server.h, co-partitioning).
+  std::string instance_id;
+  uint64_t checkpoint_every = 1000;
+  int workers = 32;
+  // Extra properties of the request consumer, and of the response and
+  // audit producers.
+  std::map<std::string, std::string> consumer_properties;
+  std::map<std::string, std::string> producer_properties;
+};
+
+// dr.query.req and dr.audit with `partitions`, dr.query.resp.<dept> for
+// every department of the catalog (same count; any would do).
+std::vector<broker::TopicSpec> QueryTopics(const catalog::CatalogIndex& catalog,
+                                           int32_t partitions);
+
+class QueryService {
+ public:
+  // Nothing is owned; all must outlive the service. `exchange_signer` seals
+  // audit checkpoints (null: none sealed).
+  static absl::StatusOr<std::unique_ptr<QueryService>> Create(
+      broker::Broker* broker, const policy::Policy& policy,
+      state::StateStore* store,
+      std::function<std::vector<broker::TopicPartition>()> ingest_assignment,
+      const seal::Signer* exchange_signer, QueryServiceOptions options);
+
+  // Serves until `*stop` (see QueryServer::Run).
+  absl::Status Run(const std::atomic<bool>* stop) { return server_->Run(stop); }
+  bool ready() const { return server_->ready(); }
+  const QueryServerCounters& counters() const { return server_->counters(); }
+  audit::AuditLog& audit_log() { return *audit_log_; }
+
+ private:
+  QueryService() = default;
+
+  std::unique_ptr<IngestGate> gate_;
+  std::unique_ptr<broker::Producer> audit_producer_;
+  std::unique_ptr<KafkaAuditSink> sink_;
+  std::unique_ptr<audit::AuditLog> audit_log_;
+  std::unique_ptr<resolver::Resolver> resolver_;
+  std::unique_ptr<QueryServer> server_;
+};
+
+}  // namespace datarun::query
+
+#endif  // DATARUN_EXCHANGE_QUERY_QUERY_SERVICE_H_

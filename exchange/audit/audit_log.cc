@@ -19,6 +19,12 @@ AuditLog::AuditLog(AuditSink* sink, const seal::Signer* signer,
     : sink_(sink), signer_(signer), heads_(heads), options_(options) {}
 
 AuditLog::Chain* AuditLog::GetChain(int32_t partition) {
+  {
+    // Every request looks its chain up; only the first one creates it.
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = chains_.find(partition);
+    if (it != chains_.end()) return it->second.get();
+  }
   absl::MutexLock lock(&mu_);
   auto& slot = chains_[partition];
   if (slot == nullptr) slot = std::make_unique<Chain>();

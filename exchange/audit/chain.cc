@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <memory>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -36,15 +38,21 @@ std::string ChainHash(absl::string_view prev_hash,
                       absl::string_view event_bytes) {
   // EVP_Digest* with a fetched-once digest avoids a per-call algorithm
   // lookup, which dominates for ~300-byte events.
+  // One context per thread, reinitialised by each EVP_DigestInit_ex, saves
+  // an allocation and a free per link.
   static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct CtxDeleter {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local const std::unique_ptr<EVP_MD_CTX, CtxDeleter> ctx(
+      EVP_MD_CTX_new());
   std::string out(kHashSize, '\0');
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   unsigned int len = 0;
-  EVP_DigestInit_ex(ctx, kSha256, nullptr);
-  EVP_DigestUpdate(ctx, prev_hash.data(), prev_hash.size());
-  EVP_DigestUpdate(ctx, event_bytes.data(), event_bytes.size());
-  EVP_DigestFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()), &len);
-  EVP_MD_CTX_free(ctx);
+  EVP_DigestInit_ex(ctx.get(), kSha256, nullptr);
+  EVP_DigestUpdate(ctx.get(), prev_hash.data(), prev_hash.size());
+  EVP_DigestUpdate(ctx.get(), event_bytes.data(), event_bytes.size());
+  EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()),
+                     &len);
   return out;
 }
 

@@ -1,12 +1,13 @@
 #include "exchange/resolver/resolver.h"
 
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "exchange/policy/rules.h"
 #include "exchange/resolver/predicate.h"
@@ -163,7 +164,10 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
     if (request.kind() == datarun::v1::QUERY_KIND_PROFILE) {
       for (int i = 0; i < n; ++i) {
         SubjectWork& w = work[i];
-        std::map<std::string, datarun::v1::DisclosedClass*> disclosed;
+        // A subject holds a handful of classes: a linear search beats a
+        // map keyed by copied class names.
+        std::vector<std::pair<absl::string_view, datarun::v1::DisclosedClass*>>
+            disclosed;
         for (Record& r : w.data) {
           auto g = plan.classes.find(r.data_class());
           if (g == plan.classes.end() || g->second.mask.empty()) continue;
@@ -176,9 +180,13 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
             d->add_disclosed_fields(f);
           *d->mutable_provenance() = ProvenanceOf(r);
           *d->mutable_subject() = request.subjects(i);
-          auto*& dc = disclosed[r.data_class()];
+          datarun::v1::DisclosedClass* dc = nullptr;
+          for (const auto& [cls, c] : disclosed) {
+            if (cls == r.data_class()) dc = c;
+          }
           if (dc == nullptr) {
             dc = w.event.add_disclosed();
+            disclosed.emplace_back(r.data_class(), dc);
             dc->set_data_class(r.data_class());
             for (const auto& f : g->second.mask.paths()) dc->add_fields(f);
           }
@@ -218,16 +226,17 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
   }
 
   // The audit trail first: no response leaves without its events acked.
-  std::vector<std::string> ids;
+  std::string ids;
   for (auto& w : work) {
     w.event.set_decision(w.decision.allowed ? datarun::v1::DECISION_ALLOW
                                             : datarun::v1::DECISION_DENY);
     w.event.set_rule(w.decision.rule);
     ASSIGN_OR_RETURN(datarun::v1::ChainLink link,
                      audit_.Record(w.partition, std::move(w.event)));
-    ids.push_back(absl::StrCat(link.partition(), "-", link.sequence()));
+    absl::StrAppend(&ids, ids.empty() ? "" : ",", link.partition(), "-",
+                    link.sequence());
   }
-  response.set_audit_event_id(absl::StrJoin(ids, ","));
+  response.set_audit_event_id(std::move(ids));
   return response;
 }
 

@@ -14,6 +14,11 @@
 //
 // Callers: the datarund request consumer (dr.query.req), benchmarks, tests.
 // Thread-safety: Handle may run concurrently from any number of threads.
+// Performance: every Handle takes several absl::Mutex locks (audit chain,
+// state iterator pool). Debian's Abseil is built without NDEBUG, so each
+// acquisition also updates Abseil's global deadlock graph unless the binary
+// calls absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore)
+// at start: the daemon (datarund) and benchmarks must (tests need not).
 #ifndef DATARUN_EXCHANGE_RESOLVER_RESOLVER_H_
 #define DATARUN_EXCHANGE_RESOLVER_RESOLVER_H_
 

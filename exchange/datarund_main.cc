@@ -38,6 +38,9 @@
 #include "exchange/catalog/catalog.h"
 #include "exchange/ingest/class_directory.h"
 #include "exchange/ingest/ingestor.h"
+#include "exchange/policy/policy.h"
+#include "exchange/query/query_service.h"
+#include "exchange/seal/keyring.h"
 #include "exchange/state/rocksdb/rocksdb_state_store.h"
 #include "exchange/subject/subject_id.h"
 #include "prometheus/counter.h"
@@ -78,6 +81,10 @@ ABSL_FLAG(int64_t, block_cache_mb, 512, "RocksDB block cache (MiB)");
 ABSL_FLAG(int64_t, write_buffer_mb, 192,
           "RocksDB memtables, charged to the block cache (MiB)");
 ABSL_FLAG(int32_t, batch_messages, 8192, "messages per applied batch");
+// Queries over the bus (owner: exchange/query/; docs/operations.md).
+ABSL_FLAG(bool, serve_queries, true,
+          "answer dr.query.req for the partitions this instance ingests");
+ABSL_FLAG(int32_t, query_workers, 32, "query worker threads");
 
 namespace datarun {
 namespace {
@@ -311,6 +318,9 @@ int Main(int argc, char** argv, absl::Time started) {
     topics.push_back({absl::StrCat("dr.dlq.", d.id()), partitions});
   }
   topics.push_back({"dr.dlq.unknown", partitions});
+  if (absl::GetFlag(FLAGS_serve_queries)) {  // queries (exchange/query/)
+    for (auto& t : query::QueryTopics(**index, partitions)) topics.push_back(t);
+  }
 
   std::unique_ptr<broker::EmbeddedCluster> cluster;
   broker::KafkaConfig kafka;
@@ -396,6 +406,42 @@ int Main(int argc, char** argv, absl::Time started) {
     exposer->RegisterCollectable(registry);
   }
 
+  // Queries over the bus (exchange/query/): answered for the partitions
+  // the ingestor owns once it caught up; audit links on dr.audit. Stopped
+  // after ingest (below). Checkpoints are not sealed yet (no exchange key).
+  seal::SealKeyring keyring;
+  std::unique_ptr<policy::Policy> policy;
+  std::unique_ptr<query::QueryService> queries;
+  std::atomic<bool> queries_stop{false};
+  absl::Status queries_status;
+  std::thread queries_thread;
+  if (absl::GetFlag(FLAGS_serve_queries)) {
+    absl::Status s = policy::AddCatalogKeys((*index)->catalog(), &keyring);
+    auto p = s.ok() ? policy::Policy::Create(**index, keyring)
+                    : absl::StatusOr<std::unique_ptr<policy::Policy>>(s);
+    if (!p.ok()) {
+      stop_signal_thread();
+      return Fail(kUsageError,
+                  absl::StrCat("queries: ", p.status().ToString()));
+    }
+    policy = *std::move(p);
+    query::QueryServiceOptions qo;
+    qo.partitions = partitions;
+    qo.instance_id = options.client_id;
+    qo.workers = absl::GetFlag(FLAGS_query_workers);
+    auto q = query::QueryService::Create(
+        kafka_broker->get(), *policy, store->get(),
+        [&ingestor] { return ingestor.Assignment(); }, nullptr, qo);
+    if (!q.ok()) {
+      stop_signal_thread();
+      return Fail(kRuntimeError,
+                  absl::StrCat("queries: ", q.status().ToString()));
+    }
+    queries = *std::move(q);
+    queries_thread =
+        std::thread([&] { queries_status = queries->Run(&queries_stop); });
+  }
+
   absl::Status ingest_status;
   std::atomic<bool> ingest_done{false};
   std::thread ingest_thread([&] {
@@ -426,6 +472,10 @@ int Main(int argc, char** argv, absl::Time started) {
     absl::SleepFor(absl::Milliseconds(reported_ready ? 50 : 5));
   }
   ingest_thread.join();
+  queries_stop.store(true);
+  if (queries_thread.joinable()) queries_thread.join();
+  if (!queries_status.ok())
+    DR_LOG(ERROR) << "datarund: queries: " << queries_status;
   metrics.Update();
   const bool signalled = stop.load();
   stop_signal_thread();

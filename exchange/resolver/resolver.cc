@@ -126,6 +126,7 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
       // than parsing the handful of records a subject holds (tests/bench).
       ASSIGN_OR_RETURN(std::vector<Record> records,
                        store_.Profile(w.partition, subject.id()));
+      w.data.reserve(records.size());
       for (Record& r : records) {
         if (!grant.read_classes->contains(r.data_class())) continue;
         (IsGating(r.data_class()) ? w.gating : w.data).push_back(std::move(r));
@@ -162,6 +163,9 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
     response.set_decision(datarun::v1::DECISION_ALLOW);
     const policy::AgreementPlan& plan = *grant.plan;
     if (request.kind() == datarun::v1::QUERY_KIND_PROFILE) {
+      size_t total = 0;
+      for (const auto& w : work) total += w.data.size();
+      response.mutable_records()->Reserve(static_cast<int>(total));
       for (int i = 0; i < n; ++i) {
         SubjectWork& w = work[i];
         // A subject holds a handful of classes: a linear search beats a
@@ -176,8 +180,8 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
           RETURN_IF_ERROR(MaskPayload(r, cg, d->mutable_payload()));
           d->set_data_class(r.data_class());
           d->set_record_key(r.record_key());
-          for (const auto& f : g->second.mask.paths())
-            d->add_disclosed_fields(f);
+          d->mutable_disclosed_fields()->Reserve(cg.mask.paths().size());
+          for (const auto& f : cg.mask.paths()) d->add_disclosed_fields(f);
           *d->mutable_provenance() = ProvenanceOf(r);
           *d->mutable_subject() = request.subjects(i);
           datarun::v1::DisclosedClass* dc = nullptr;
@@ -188,7 +192,8 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
             dc = w.event.add_disclosed();
             disclosed.emplace_back(r.data_class(), dc);
             dc->set_data_class(r.data_class());
-            for (const auto& f : g->second.mask.paths()) dc->add_fields(f);
+            dc->mutable_fields()->Reserve(cg.mask.paths().size());
+            for (const auto& f : cg.mask.paths()) dc->add_fields(f);
           }
           dc->add_record_keys(r.record_key());
         }

@@ -82,7 +82,9 @@ ABSL_FLAG(int64_t, write_buffer_mb, 192,
           "RocksDB memtables, charged to the block cache (MiB)");
 ABSL_FLAG(int32_t, batch_messages, 8192, "messages per applied batch");
 // Queries over the bus (owner: exchange/query/; docs/operations.md).
-ABSL_FLAG(bool, serve_queries, true,
+// Off by default for now: it needs dr.query.req, dr.audit and the response
+// topics, which deployments (and the integration harness) must create first.
+ABSL_FLAG(bool, serve_queries, false,
           "answer dr.query.req for the partitions this instance ingests");
 ABSL_FLAG(int32_t, query_workers, 32, "query worker threads");
 

@@ -1,7 +1,5 @@
 #include "exchange/policy/catalog_overlay.h"
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -54,28 +52,6 @@ absl::StatusOr<datarun::v1::Catalog> OverlayCatalog(
   }
   base.MergeFrom(overlay);
   return base;
-}
-
-absl::StatusOr<std::unique_ptr<const catalog::CatalogIndex>>
-LoadCatalogWithOverlay(absl::string_view base_path,
-                       absl::string_view overlay_path) {
-  ASSIGN_OR_RETURN(datarun::v1::Catalog base, catalog::LoadCatalog(base_path));
-  std::ifstream in{std::string(overlay_path)};
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read catalog overlay ", overlay_path));
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  ASSIGN_OR_RETURN(datarun::v1::Catalog merged,
-                   OverlayCatalog(std::move(base), text.str(), overlay_path));
-  auto index = catalog::CatalogIndex::Create(std::move(merged));
-  if (!index.ok()) {
-    return absl::Status(index.status().code(),
-                        absl::StrCat("catalog ", base_path, " + ", overlay_path,
-                                     ": ", index.status().message()));
-  }
-  return std::move(*index);
 }
 
 }  // namespace datarun::policy

@@ -1,13 +1,13 @@
-// Overlaying matters, sharing agreements and verification predicates kept in
-// their own textproto (exchange/catalog/zhejiang_matters.textproto, test
-// catalogs in exchange/catalog/testdata/) on a base catalog of departments
-// and data classes (exchange/catalog/zhejiang.textproto).
+// Overlaying test matters, sharing agreements and verification predicates
+// (exchange/catalog/testdata/) on the shipped catalog's departments and data
+// classes (exchange/catalog/zhejiang.textproto), so policy tests can use
+// small, purpose-built matters without a copy of the whole catalog.
 //
 // The overlay is a datarun.v1.Catalog textproto without `version`; when it
 // lists any matter, it replaces all of the base's matters, agreements and
 // predicates (ids would clash otherwise). The result is validated by
-// CatalogIndex::Create like any catalog. Used by the resolver's callers and
-// tests until the loader takes several files.
+// CatalogIndex::Create like any catalog. Test code only: the daemon loads
+// the one shipped catalog file.
 //
 // Reentrant; safe from any thread.
 #ifndef DATARUN_EXCHANGE_POLICY_CATALOG_OVERLAY_H_
@@ -27,12 +27,6 @@ namespace datarun::policy {
 absl::StatusOr<datarun::v1::Catalog> OverlayCatalog(
     datarun::v1::Catalog base, absl::string_view overlay_text,
     absl::string_view overlay_name);
-
-// Loads both files (the base through catalog::LoadCatalog), overlays and
-// indexes them.
-absl::StatusOr<std::unique_ptr<const catalog::CatalogIndex>>
-LoadCatalogWithOverlay(absl::string_view base_path,
-                       absl::string_view overlay_path);
 
 }  // namespace datarun::policy
 

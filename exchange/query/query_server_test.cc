@@ -29,8 +29,6 @@ namespace {
 
 using policy::testing::CitizenId;
 
-constexpr char kMatters[] =
-    "exchange/catalog/testdata/zhejiang_matters.textproto";
 constexpr char kMatter[] = "urban_rural_pension_registration";
 constexpr char kHrss[] = "human_resources_social_security";
 constexpr int32_t kPartitions = 4;
@@ -38,7 +36,8 @@ constexpr int32_t kPartitions = 4;
 class QueryServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto f = policy::testing::Fixture::Create(kMatters, {kHrss});
+    auto f = policy::testing::Fixture::Create(policy::testing::kShippedMatters,
+                                              {kHrss});
     ASSERT_TRUE(f.ok()) << f.status();
     fixture_ = *std::move(f);
     for (const char* t : {kRequestTopic, kAuditTopic})

@@ -34,9 +34,6 @@ using policy::testing::CitizenId;
 using policy::testing::MakeRecord;
 namespace dep = datarun::v1::departments;
 
-// Symlink to the shipped exchange/catalog/zhejiang_matters.textproto.
-constexpr char kMatters[] =
-    "exchange/catalog/testdata/zhejiang_matters.textproto";
 constexpr char kMatter[] = "urban_rural_pension_registration";
 constexpr char kHrss[] = "human_resources_social_security";
 constexpr int kCitizens = 8;
@@ -44,8 +41,8 @@ const absl::Time kNow = absl::FromCivil(absl::CivilSecond(2026, 3, 2, 9, 30, 0),
                                         absl::UTCTimeZone());
 
 TEST(PensionProxyEndToEnd, AgentRegistersEightVillagers) {
-  auto fixture_or =
-      policy::testing::Fixture::Create(kMatters, {kHrss, "big_data_bureau"});
+  auto fixture_or = policy::testing::Fixture::Create(
+      policy::testing::kShippedMatters, {kHrss, "big_data_bureau"});
   ASSERT_TRUE(fixture_or.ok()) << fixture_or.status();
   auto& fixture = **fixture_or;
   const auto& cat = fixture.catalog();

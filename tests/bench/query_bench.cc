@@ -52,8 +52,9 @@ ABSL_FLAG(bool, signed_phase, true,
 ABSL_FLAG(std::string, dir, "", "state directory (default: a new one in /tmp)");
 ABSL_FLAG(std::string, base_catalog, "exchange/catalog/zhejiang.textproto",
           "base catalog");
-ABSL_FLAG(std::string, matters, "exchange/catalog/zhejiang_matters.textproto",
-          "matters overlay");
+ABSL_FLAG(std::string, matters, "",
+          "optional overlay of matters, agreements and predicates (default: "
+          "the base catalog's own)");
 
 namespace {
 
@@ -158,18 +159,24 @@ int main(int argc, char** argv) {
   // Catalog with a fresh Ed25519 seal key for the courts.
   auto base = datarun::catalog::LoadCatalog(absl::GetFlag(FLAGS_base_catalog));
   Die(base.status(), "base catalog");
-  FILE* f = fopen(absl::GetFlag(FLAGS_matters).c_str(), "r");
-  if (f == nullptr) {
-    fprintf(stderr, "cannot open %s (run from the repository root)\n",
-            absl::GetFlag(FLAGS_matters).c_str());
-    return 1;
+  absl::StatusOr<datarun::v1::Catalog> merged = *base;
+  if (const std::string matters = absl::GetFlag(FLAGS_matters);
+      !matters.empty()) {
+    FILE* f = fopen(matters.c_str(), "r");
+    if (f == nullptr) {
+      fprintf(stderr, "cannot open %s (run from the repository root)\n",
+              matters.c_str());
+      return 1;
+    }
+    std::string text;
+    char buf[65536];
+    for (size_t k; (k = fread(buf, 1, sizeof(buf), f)) > 0;) {
+      text.append(buf, k);
+    }
+    fclose(f);
+    merged = datarun::policy::OverlayCatalog(*base, text, "matters");
+    Die(merged.status(), "overlay");
   }
-  std::string text;
-  char buf[65536];
-  for (size_t k; (k = fread(buf, 1, sizeof(buf), f)) > 0;) text.append(buf, k);
-  fclose(f);
-  auto merged = datarun::policy::OverlayCatalog(*base, text, "matters");
-  Die(merged.status(), "overlay");
   datarun::seal::KeyStore keys(dir + "-keys");
   auto pair = keys.Generate(kRequester, "courts-bench",
                             datarun::seal::SealAlgorithm::kEd25519);

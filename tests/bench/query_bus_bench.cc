@@ -55,8 +55,6 @@ using datarun::v1::QueryRequest;
 namespace dep = datarun::v1::departments;
 namespace broker = datarun::broker;
 
-constexpr char kMatters[] =
-    "exchange/catalog/testdata/zhejiang_matters.textproto";
 constexpr char kMatter[] = "urban_rural_pension_registration";
 constexpr char kHrss[] = "human_resources_social_security";
 
@@ -234,7 +232,7 @@ int main(int argc, char** argv) {
   setenv("TEST_TMPDIR", dir, 0);
 
   auto fixture = datarun::policy::testing::Fixture::Create(
-      kMatters, {kHrss, "big_data_bureau"});
+      datarun::policy::testing::kShippedMatters, {kHrss, "big_data_bureau"});
   Die(fixture.status(), "fixture");
   const auto& f = **fixture;
   datarun::query::testing::BusExchangeOptions o;

@@ -40,8 +40,6 @@ using policy::testing::CitizenId;
 using policy::testing::MakeRecord;
 namespace dep = datarun::v1::departments;
 
-constexpr char kMatters[] =
-    "exchange/catalog/testdata/zhejiang_matters.textproto";
 constexpr char kMatter[] = "urban_rural_pension_registration";
 constexpr char kHrss[] = "human_resources_social_security";
 constexpr char kExchange[] = "big_data_bureau";
@@ -68,7 +66,8 @@ class WrongKeySigner : public seal::Signer {
 class QueryBusTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto f = policy::testing::Fixture::Create(kMatters, {kHrss, kExchange});
+    auto f = policy::testing::Fixture::Create(policy::testing::kShippedMatters,
+                                              {kHrss, kExchange});
     ASSERT_TRUE(f.ok()) << f.status();
     fixture_ = f->release();
     testing::BusExchangeOptions o;

@@ -31,8 +31,6 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 namespace dep = datarun::v1::departments;
 
-constexpr char kMatters[] =
-    "exchange/catalog/testdata/zhejiang_matters.textproto";
 constexpr char kMatter[] = "urban_rural_pension_registration";
 constexpr char kHrss[] = "human_resources_social_security";
 
@@ -78,8 +76,8 @@ std::string FixtureKeysDir() {
 }
 
 TEST(QueryCli, ProfileVerifyDenialUsageAndErrors) {
-  auto f =
-      policy::testing::Fixture::Create(kMatters, {kHrss, "big_data_bureau"});
+  auto f = policy::testing::Fixture::Create(policy::testing::kShippedMatters,
+                                            {kHrss, "big_data_bureau"});
   ASSERT_TRUE(f.ok()) << f.status();
   const auto& fixture = **f;
   testing::BusExchangeOptions o;

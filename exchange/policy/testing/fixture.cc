@@ -44,10 +44,10 @@ absl::StatusOr<std::unique_ptr<Fixture>> Fixture::Create(
   const char* tmp = getenv("TEST_TMPDIR");
   seal::KeyStore store(absl::StrCat(tmp ? tmp : "/tmp", "/fixture-keys-",
                                     getpid(), "-", counter++));
-  ASSIGN_OR_RETURN(datarun::v1::Catalog base,
+  ASSIGN_OR_RETURN(datarun::v1::Catalog merged,
                    catalog::LoadCatalog(kBaseCatalog));
-  std::string overlay;
-  {
+  if (!overlay_path.empty()) {
+    std::string overlay;
     FILE* in = fopen(overlay_path.c_str(), "r");
     if (in == nullptr) {
       return absl::NotFoundError(absl::StrCat("cannot open ", overlay_path));
@@ -56,9 +56,9 @@ absl::StatusOr<std::unique_ptr<Fixture>> Fixture::Create(
     size_t n;
     while ((n = fread(buf, 1, sizeof(buf), in)) > 0) overlay.append(buf, n);
     fclose(in);
+    ASSIGN_OR_RETURN(merged,
+                     OverlayCatalog(std::move(merged), overlay, overlay_path));
   }
-  ASSIGN_OR_RETURN(datarun::v1::Catalog merged,
-                   OverlayCatalog(std::move(base), overlay, overlay_path));
   for (const std::string& dept : departments) {
     const std::string key_id = dept + "-test";
     ASSIGN_OR_RETURN(

@@ -25,6 +25,9 @@
 namespace datarun::policy::testing {
 
 inline constexpr char kBaseCatalog[] = "exchange/catalog/zhejiang.textproto";
+// Fixture::Create's overlay_path for "no overlay": the shipped matters,
+// sharing agreements and predicates of kBaseCatalog.
+inline constexpr char kShippedMatters[] = "";
 
 // The n-th valid citizen id (region 330106, born 1980-01-01 + n/1000 days).
 std::string CitizenId(int n);
@@ -34,7 +37,9 @@ google::protobuf::Timestamp Ts(absl::Time t);
 
 class Fixture {
  public:
-  // `overlay_path`: runfiles-relative path of the matters overlay.
+  // `overlay_path`: runfiles-relative path of a test overlay of matters,
+  // agreements and predicates, or kShippedMatters for the shipped catalog's
+  // own.
   // `departments`: get one Ed25519 key "<dept>-test" each.
   static absl::StatusOr<std::unique_ptr<Fixture>> Create(
       const std::string& overlay_path,

@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "broker_adapters/broker.h"
+#include "broker_adapters/partitioner.h"
 
 namespace datarun::broker {
 
@@ -54,11 +55,6 @@ class FakeBroker : public Broker {
  private:
   std::shared_ptr<fake_internal::State> state_;
 };
-
-// Kafka's default (Java client) key partitioner: murmur2 of the key,
-// positive, modulo the partition count. Exposed so tests can predict where a
-// key lands.
-int32_t Murmur2Partition(absl::string_view key, int32_t partitions);
 
 }  // namespace datarun::broker
 

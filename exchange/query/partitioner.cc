@@ -1,41 +1,11 @@
 #include "exchange/query/partitioner.h"
 
+#include "broker_adapters/partitioner.h"
+
 namespace datarun::query {
 
 int32_t SubjectPartition(absl::string_view subject_id, int32_t partitions) {
-  // Kafka's Utils.murmur2, byte for byte, in unsigned arithmetic.
-  const uint32_t m = 0x5bd1e995;
-  const int r = 24;
-  const size_t length = subject_id.size();
-  const auto* data = reinterpret_cast<const uint8_t*>(subject_id.data());
-  uint32_t h = 0x9747b28c ^ static_cast<uint32_t>(length);
-  for (size_t i = 0; i < length / 4; ++i) {
-    const size_t i4 = i * 4;
-    uint32_t k = data[i4] | (data[i4 + 1] << 8) | (data[i4 + 2] << 16) |
-                 (static_cast<uint32_t>(data[i4 + 3]) << 24);
-    k *= m;
-    k ^= k >> r;
-    k *= m;
-    h *= m;
-    h ^= k;
-  }
-  const size_t tail = length & ~size_t{3};
-  switch (length % 4) {
-    case 3:
-      h ^= static_cast<uint32_t>(data[tail + 2]) << 16;
-      [[fallthrough]];
-    case 2:
-      h ^= static_cast<uint32_t>(data[tail + 1]) << 8;
-      [[fallthrough]];
-    case 1:
-      h ^= data[tail];
-      h *= m;
-  }
-  h ^= h >> 13;
-  h *= m;
-  h ^= h >> 15;
-  return static_cast<int32_t>((h & 0x7fffffff) %
-                              static_cast<uint32_t>(partitions));
+  return broker::Murmur2Partition(subject_id, partitions);
 }
 
 }  // namespace datarun::query

@@ -42,6 +42,7 @@
 #include "exchange/state/rocksdb/rocksdb_state_store.h"
 #include "exchange/subject/subject_id.h"
 #include "proto/datarun/v1/departments/public_security.pb.h"
+#include "tests/bench/closed_loop.h"
 
 ABSL_FLAG(int, subjects, 1000000, "citizens to load");
 ABSL_FLAG(int, threads, 2, "query threads");
@@ -98,47 +99,7 @@ void Die(const absl::Status& st, const char* what) {
   exit(1);
 }
 
-struct Result {
-  double per_s = 0;
-  double p50_us = 0;
-  double p99_us = 0;
-  uint64_t n = 0;
-};
-
-// Runs `op(thread, i)` on `threads` threads for `seconds`; per-op latency.
-template <typename Op>
-Result Measure(int threads, double seconds, Op op) {
-  std::vector<std::vector<float>> lat(threads);
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> ts;
-  const absl::Time start = absl::Now();
-  for (int t = 0; t < threads; ++t) {
-    ts.emplace_back([&, t] {
-      lat[t].reserve(2'000'000);
-      uint64_t i = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
-        const int64_t a = absl::GetCurrentTimeNanos();
-        op(t, i++);
-        lat[t].push_back((absl::GetCurrentTimeNanos() - a) / 1000.0f);
-      }
-    });
-  }
-  absl::SleepFor(absl::Seconds(seconds));
-  stop = true;
-  for (auto& t : ts) t.join();
-  const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
-  std::vector<float> all;
-  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
-  std::sort(all.begin(), all.end());
-  Result r;
-  r.n = all.size();
-  r.per_s = all.size() / elapsed;
-  if (!all.empty()) {
-    r.p50_us = all[all.size() / 2];
-    r.p99_us = all[std::min(all.size() - 1, all.size() * 99 / 100)];
-  }
-  return r;
-}
+using Result = datarun::bench::LoopResult;
 
 }  // namespace
 
@@ -348,24 +309,28 @@ int main(int argc, char** argv) {
     x ^= x >> 29;
     return static_cast<int>(x % static_cast<uint64_t>(n));
   };
-  Result raw = Measure(threads, seconds, [&](int t, uint64_t i) {
-    const int k = rnd(t, i);
-    datarun::state::RecordRef ref{PartitionOf(ids[k], partitions), ids[k],
-                                  "household_registration", ""};
-    auto r = (*store)->Get(ref);
-    if (!r.ok() || !r->has_value()) Die(absl::InternalError("get"), "raw get");
-  });
+  Result raw =
+      datarun::bench::RunClosedLoops(threads, seconds, [&](int t, uint64_t i) {
+        const int k = rnd(t, i);
+        datarun::state::RecordRef ref{PartitionOf(ids[k], partitions), ids[k],
+                                      "household_registration", ""};
+        auto r = (*store)->Get(ref);
+        if (!r.ok() || !r->has_value())
+          Die(absl::InternalError("get"), "raw get");
+      });
   printf(
       "raw StateStore::Get (RocksDB cached get + Record parse): %.0f/s  "
       "p50 %.1f us  p99 %.1f us\n",
       raw.per_s, raw.p50_us, raw.p99_us);
 
-  Result scan = Measure(threads, seconds, [&](int t, uint64_t i) {
-    const int k = rnd(t, i);
-    datarun::state::StateStore& base = **store;
-    auto r = base.Profile(PartitionOf(ids[k], partitions), ids[k]);
-    if (!r.ok() || r->empty()) Die(absl::InternalError("scan"), "profile scan");
-  });
+  Result scan =
+      datarun::bench::RunClosedLoops(threads, seconds, [&](int t, uint64_t i) {
+        const int k = rnd(t, i);
+        datarun::state::StateStore& base = **store;
+        auto r = base.Profile(PartitionOf(ids[k], partitions), ids[k]);
+        if (!r.ok() || r->empty())
+          Die(absl::InternalError("scan"), "profile scan");
+      });
   printf(
       "raw StateStore::Profile (one prefix scan + Record parse): %.0f/s  "
       "p50 %.1f us  p99 %.1f us\n",
@@ -411,21 +376,23 @@ int main(int argc, char** argv) {
       for (int i = 0; i < 4096; ++i)
         pool[t].push_back(make(rnd(t + 7, i), false));
     }
-    Result check = Measure(threads, seconds / 2, [&](int t, uint64_t i) {
-      auto g = (*policy)->CheckRequest(pool[t][i % 4096], absl::Now());
-      if (!g.decision.allowed)
-        Die(absl::InternalError(g.decision.message), "policy");
-    });
+    Result check = datarun::bench::RunClosedLoops(
+        threads, seconds / 2, [&](int t, uint64_t i) {
+          auto g = (*policy)->CheckRequest(pool[t][i % 4096], absl::Now());
+          if (!g.decision.allowed)
+            Die(absl::InternalError(g.decision.message), "policy");
+        });
     printf("policy CheckRequest alone: %.0f/s  p50 %.1f us  p99 %.1f us\n",
            check.per_s, check.p50_us, check.p99_us);
-    profile = Measure(threads, seconds, [&](int t, uint64_t i) {
-      auto r = resolver.Handle(pool[t][i % 4096]);
-      if (!r.ok() || r->decision() != datarun::v1::DECISION_ALLOW) {
-        Die(r.ok() ? absl::InternalError(r->denial_reason()) : r.status(),
-            "profile");
-      }
-      got[t] += r->records_size();
-    });
+    profile = datarun::bench::RunClosedLoops(
+        threads, seconds, [&](int t, uint64_t i) {
+          auto r = resolver.Handle(pool[t][i % 4096]);
+          if (!r.ok() || r->decision() != datarun::v1::DECISION_ALLOW) {
+            Die(r.ok() ? absl::InternalError(r->denial_reason()) : r.status(),
+                "profile");
+          }
+          got[t] += r->records_size();
+        });
     for (auto& g : got) disclosed += g;
   }
   printf(
@@ -447,13 +414,14 @@ int main(int argc, char** argv) {
       for (int i = 0; i < 4096; ++i)
         pool[t].push_back(make(rnd(t + 11, i), true));
     }
-    signed_profile = Measure(threads, seconds, [&](int t, uint64_t i) {
-      auto r = resolver.Handle(pool[t][i % 4096]);
-      if (!r.ok() || r->decision() != datarun::v1::DECISION_ALLOW) {
-        Die(r.ok() ? absl::InternalError(r->denial_reason()) : r.status(),
-            "signed profile");
-      }
-    });
+    signed_profile = datarun::bench::RunClosedLoops(
+        threads, seconds, [&](int t, uint64_t i) {
+          auto r = resolver.Handle(pool[t][i % 4096]);
+          if (!r.ok() || r->decision() != datarun::v1::DECISION_ALLOW) {
+            Die(r.ok() ? absl::InternalError(r->denial_reason()) : r.status(),
+                "signed profile");
+          }
+        });
   }
   printf(
       "resolver profile (Ed25519 request signature verified): %.0f/s  "

@@ -35,6 +35,7 @@
 #include "exchange/query/client/query_client.h"
 #include "exchange/query/testing/bus_exchange.h"
 #include "proto/datarun/v1/departments/public_security.pb.h"
+#include "tests/bench/closed_loop.h"
 
 ABSL_FLAG(int, subjects, 2000, "citizens published and queried");
 ABSL_FLAG(int, threads, 64, "closed-loop callers per phase");
@@ -64,52 +65,7 @@ void Die(const absl::Status& st, const char* what) {
   exit(1);
 }
 
-struct Result {
-  double per_s = 0;
-  double p50_ms = 0;
-  double p99_ms = 0;
-  uint64_t n = 0;
-  uint64_t errors = 0;
-};
-
-// `threads` closed loops of op(thread, i) -> ok for `seconds`.
-template <typename Op>
-Result Measure(int threads, double seconds, Op op) {
-  std::vector<std::vector<float>> lat(threads);
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> errors{0};
-  std::vector<std::thread> ts;
-  const absl::Time start = absl::Now();
-  for (int t = 0; t < threads; ++t) {
-    ts.emplace_back([&, t] {
-      uint64_t i = 0;
-      while (!stop.load(std::memory_order_relaxed)) {
-        const int64_t a = absl::GetCurrentTimeNanos();
-        if (!op(t, i++)) {
-          ++errors;
-          continue;
-        }
-        lat[t].push_back((absl::GetCurrentTimeNanos() - a) / 1e6f);
-      }
-    });
-  }
-  absl::SleepFor(absl::Seconds(seconds));
-  stop = true;
-  for (auto& t : ts) t.join();
-  const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
-  std::vector<float> all;
-  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
-  std::sort(all.begin(), all.end());
-  Result r;
-  r.n = all.size();
-  r.errors = errors.load();
-  r.per_s = all.size() / elapsed;
-  if (!all.empty()) {
-    r.p50_ms = all[all.size() / 2];
-    r.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
-  }
-  return r;
-}
+using Result = datarun::bench::LoopResult;
 
 // The reference: the same shape as a query without the exchange. Callers
 // produce to bench.echo.req keyed by a unique id; an echo loop consumes it
@@ -294,14 +250,14 @@ int main(int argc, char** argv) {
     return r.ok() && r->decision() == datarun::v1::DECISION_ALLOW;
   };
   // Warm-up: connections, the gate's catch-up check, caches.
-  Measure(threads, 1, query);
-  const Result bus = Measure(threads, seconds, query);
+  datarun::bench::RunClosedLoops(threads, 1, query);
+  const Result bus = datarun::bench::RunClosedLoops(threads, seconds, query);
   printf(
       "bus (%s request, policy, masked profile, audit acked by "
       "dr.audit): %.0f/s p50 %.2f ms p99 %.2f ms (%llu answered, %llu "
       "errors)\n",
-      sign ? "Ed25519-signed" : "unsigned", bus.per_s, bus.p50_ms, bus.p99_ms,
-      static_cast<unsigned long long>(bus.n),
+      sign ? "Ed25519-signed" : "unsigned", bus.per_s, bus.p50_us / 1000,
+      bus.p99_us / 1000, static_cast<unsigned long long>(bus.n),
       static_cast<unsigned long long>(bus.errors));
   const auto& sc = (*x)->server_counters();
   printf("server: received %llu answered %llu failed %llu not_served %llu\n",
@@ -322,17 +278,17 @@ int main(int argc, char** argv) {
   auto raw = [&](int t, uint64_t i) {
     return echo.RoundTrip(absl::StrCat(t, "-", i), value);
   };
-  Measure(threads, 1, raw);
-  const Result rr = Measure(threads, seconds, raw);
+  datarun::bench::RunClosedLoops(threads, 1, raw);
+  const Result rr = datarun::bench::RunClosedLoops(threads, seconds, raw);
   printf(
       "raw produce->consume->produce->consume echo: %.0f/s p50 %.2f ms "
       "p99 %.2f ms (%llu errors)\n",
-      rr.per_s, rr.p50_ms, rr.p99_ms,
+      rr.per_s, rr.p50_us / 1000, rr.p99_us / 1000,
       static_cast<unsigned long long>(rr.errors));
   printf(
       "bus_per_s=%.0f bus_p99_ms=%.2f raw_roundtrip_per_s=%.0f "
       "raw_p99_ms=%.2f bus_vs_raw=%.2f threads=%d subjects=%d signed=%d\n",
-      bus.per_s, bus.p99_ms, rr.per_s, rr.p99_ms,
+      bus.per_s, bus.p99_us / 1000, rr.per_s, rr.p99_us / 1000,
       rr.per_s > 0 ? bus.per_s / rr.per_s : 0.0, threads, subjects,
       sign ? 1 : 0);
   return 0;

@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "exchange/seal/signed_bytes.h"
 #include "google/protobuf/util/time_util.h"
@@ -21,10 +22,6 @@ using google::protobuf::util::TimeUtil;
 
 std::string Hex(absl::string_view bytes) {
   return absl::BytesToHexString(bytes.substr(0, 8)) + "...";
-}
-
-absl::Time ToTime(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
 }  // namespace
@@ -106,7 +103,7 @@ absl::Status VerifyCheckpointSeal(const SealedCheckpoint& cp,
   absl::Status st = keyring.Verify(
       cp.seal().department(), cp.seal().key_id(),
       static_cast<seal::SealAlgorithm>(static_cast<int>(cp.seal().algorithm())),
-      ToTime(cp.seal().signed_at()), bytes, cp.seal().signature());
+      FromProtoTime(cp.seal().signed_at()), bytes, cp.seal().signature());
   if (!st.ok()) {
     return absl::Status(
         st.code(),

@@ -2,14 +2,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/proto_time.h"
 #include "exchange/seal/document_seal.h"
 
 namespace datarun::certificate {
 namespace {
-
-absl::Time FromProto(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
 
 std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
@@ -55,10 +52,11 @@ Verification CheckSeal(const google::protobuf::Message& document,
   if (!v.valid()) return v;
   if (seal.signed_at().seconds() != document_time.seconds() ||
       seal.signed_at().nanos() != document_time.nanos()) {
-    return Fail(Verdict::kTampered,
-                absl::StrCat("seal time ", Rfc3339(FromProto(seal.signed_at())),
-                             " differs from the document's time ",
-                             Rfc3339(FromProto(document_time))));
+    return Fail(
+        Verdict::kTampered,
+        absl::StrCat("seal time ", Rfc3339(FromProtoTime(seal.signed_at())),
+                     " differs from the document's time ",
+                     Rfc3339(FromProtoTime(document_time))));
   }
   return v;
 }
@@ -133,7 +131,7 @@ Verification VerifyCertificate(const v1::Certificate& cert,
                              cert.issued_at(), options);
   if (!v.valid()) return v;
 
-  const absl::Time expires = FromProto(cert.expires_at());
+  const absl::Time expires = FromProtoTime(cert.expires_at());
   if (options.now >= expires) {
     return Fail(Verdict::kExpired,
                 absl::StrCat("expired at ", Rfc3339(expires), " (now ",
@@ -153,7 +151,7 @@ Verification VerifyCertificate(const v1::Certificate& cert,
           absl::StrCat(
               "revoked by ", r.issuer_department(),
               r.has_revoked_at() ? " at " : "",
-              r.has_revoked_at() ? Rfc3339(FromProto(r.revoked_at())) : "",
+              r.has_revoked_at() ? Rfc3339(FromProtoTime(r.revoked_at())) : "",
               r.reason().empty() ? "" : ": ", r.reason()));
     }
   }

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "exchange/policy/rules.h"
 #include "exchange/seal/signed_bytes.h"
@@ -27,10 +28,6 @@ using datarun::v1::departments::Delegation;
 
 namespace {
 
-absl::Time ToTime(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
 bool IsSet(const google::protobuf::Timestamp& ts) {
   return ts.seconds() != 0 || ts.nanos() != 0;
 }
@@ -38,8 +35,8 @@ bool IsSet(const google::protobuf::Timestamp& ts) {
 // [from, until) with an unset bound open.
 bool Within(absl::Time now, const google::protobuf::Timestamp& from,
             const google::protobuf::Timestamp& until) {
-  if (IsSet(from) && now < ToTime(from)) return false;
-  if (IsSet(until) && now >= ToTime(until)) return false;
+  if (IsSet(from) && now < FromProtoTime(from)) return false;
+  if (IsSet(until) && now >= FromProtoTime(until)) return false;
   return true;
 }
 
@@ -168,7 +165,7 @@ Decision Policy::CheckSignature(const QueryRequest& request) const {
     st = keyring_.Verify(
         request.requester_department(), request.key_id(),
         static_cast<seal::SealAlgorithm>(static_cast<int>(key->algorithm())),
-        ToTime(request.requested_at()), *bytes, request.signature());
+        FromProtoTime(request.requested_at()), *bytes, request.signature());
   }
   if (!st.ok()) {
     return Decision::Deny(
@@ -204,7 +201,7 @@ RequestGrant Policy::CheckRequest(const QueryRequest& request,
     return deny(kRuleStaleRequest, "requested_at is not set");
   }
   const absl::Duration skew =
-      absl::AbsDuration(now - ToTime(request.requested_at()));
+      absl::AbsDuration(now - FromProtoTime(request.requested_at()));
   if (skew > options_.max_clock_skew) {
     return deny(
         kRuleStaleRequest,
@@ -435,8 +432,8 @@ absl::Status AddCatalogKeys(const Catalog& catalog,
       e.algorithm =
           static_cast<seal::SealAlgorithm>(static_cast<int>(k.algorithm()));
       e.public_key_pem = k.public_key_pem();
-      if (k.has_valid_from()) e.valid_from = ToTime(k.valid_from());
-      if (k.has_valid_until()) e.valid_until = ToTime(k.valid_until());
+      if (k.has_valid_from()) e.valid_from = FromProtoTime(k.valid_from());
+      if (k.has_valid_until()) e.valid_until = FromProtoTime(k.valid_until());
       absl::Status st = keyring->Add(e);
       if (!st.ok()) {
         return absl::Status(

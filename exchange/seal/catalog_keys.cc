@@ -2,17 +2,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/proto_time.h"
 #include "common/status_macros.h"
 
 namespace datarun::seal {
-namespace {
-
-absl::Time FromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
-}  // namespace
-
 absl::StatusOr<PublicKeyEntry> EntryFromSealKey(absl::string_view department,
                                                 const v1::SealKey& key) {
   PublicKeyEntry entry;
@@ -34,9 +27,9 @@ absl::StatusOr<PublicKeyEntry> EntryFromSealKey(absl::string_view department,
   entry.public_key_pem = key.public_key_pem();
   // An unset valid_from would read as 1970; treat it as "always", like an
   // unset valid_until is "no end".
-  entry.valid_from =
-      key.has_valid_from() ? FromProto(key.valid_from()) : absl::InfinitePast();
-  entry.valid_until = key.has_valid_until() ? FromProto(key.valid_until())
+  entry.valid_from = key.has_valid_from() ? FromProtoTime(key.valid_from())
+                                          : absl::InfinitePast();
+  entry.valid_until = key.has_valid_until() ? FromProtoTime(key.valid_until())
                                             : absl::InfiniteFuture();
   return entry;
 }

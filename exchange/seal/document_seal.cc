@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "exchange/seal/signed_bytes.h"
 #include "google/protobuf/descriptor.h"
@@ -38,10 +39,6 @@ v1::Seal* MutableSeal(Message* document, const FieldDescriptor* field) {
 v1::SealAlgorithm ToProto(SealAlgorithm a) {
   return a == SealAlgorithm::kSm2Sm3 ? v1::SEAL_ALGORITHM_SM2_SM3
                                      : v1::SEAL_ALGORITHM_ED25519;
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
 }  // namespace
@@ -118,7 +115,8 @@ absl::Status VerifyDocumentSeal(const SealKeyring& keyring,
   }
   ASSIGN_OR_RETURN(std::string bytes, DocumentSignedBytes(document, purpose));
   return keyring.Verify(seal.department(), seal.key_id(), declared,
-                        FromProto(seal.signed_at()), bytes, seal.signature());
+                        FromProtoTime(seal.signed_at()), bytes,
+                        seal.signature());
 }
 
 }  // namespace datarun::seal

@@ -41,6 +41,7 @@
 #include "exchange/ingest/ingestor.h"
 #include "exchange/policy/policy.h"
 #include "exchange/query/query_service.h"
+#include "exchange/seal/catalog_keys.h"
 #include "exchange/seal/keyring.h"
 #include "exchange/state/rocksdb/rocksdb_state_store.h"
 #include "exchange/subject/subject_id.h"
@@ -419,7 +420,7 @@ int Main(int argc, char** argv, absl::Time started) {
   absl::Status queries_status;
   std::thread queries_thread;
   if (absl::GetFlag(FLAGS_serve_queries)) {
-    absl::Status s = policy::AddCatalogKeys((*index)->catalog(), &keyring);
+    absl::Status s = seal::AddCatalogKeys((*index)->catalog(), &keyring);
     auto p = s.ok() ? policy::Policy::Create(**index, keyring)
                     : absl::StatusOr<std::unique_ptr<policy::Policy>>(s);
     if (!p.ok()) {

@@ -422,27 +422,4 @@ absl::Status SignRequest(const seal::Signer& signer, QueryRequest* request) {
   return absl::OkStatus();
 }
 
-absl::Status AddCatalogKeys(const Catalog& catalog,
-                            seal::SealKeyring* keyring) {
-  for (const auto& d : catalog.departments()) {
-    for (const auto& k : d.seal_keys()) {
-      seal::PublicKeyEntry e;
-      e.department = d.id();
-      e.key_id = k.key_id();
-      e.algorithm =
-          static_cast<seal::SealAlgorithm>(static_cast<int>(k.algorithm()));
-      e.public_key_pem = k.public_key_pem();
-      if (k.has_valid_from()) e.valid_from = FromProtoTime(k.valid_from());
-      if (k.has_valid_until()) e.valid_until = FromProtoTime(k.valid_until());
-      absl::Status st = keyring->Add(e);
-      if (!st.ok()) {
-        return absl::Status(
-            st.code(), absl::StrCat("seal key ", d.id(), "/", k.key_id(), ": ",
-                                    st.message()));
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace datarun::policy

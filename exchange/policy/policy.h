@@ -152,10 +152,6 @@ class Policy {
 absl::Status SignRequest(const seal::Signer& signer,
                          datarun::v1::QueryRequest* request);
 
-// Adds every seal key of the catalog's departments to `keyring`.
-absl::Status AddCatalogKeys(const datarun::v1::Catalog& catalog,
-                            seal::SealKeyring* keyring);
-
 }  // namespace datarun::policy
 
 #endif  // DATARUN_EXCHANGE_POLICY_POLICY_H_

@@ -37,6 +37,7 @@
 #include "exchange/policy/catalog_overlay.h"
 #include "exchange/policy/policy.h"
 #include "exchange/resolver/resolver.h"
+#include "exchange/seal/catalog_keys.h"
 #include "exchange/seal/key_store.h"
 #include "exchange/seal/keyring.h"
 #include "exchange/state/rocksdb/rocksdb_state_store.h"
@@ -154,7 +155,7 @@ int main(int argc, char** argv) {
   auto catalog = datarun::catalog::CatalogIndex::Create(*std::move(merged));
   Die(catalog.status(), "catalog");
   datarun::seal::SealKeyring keyring;
-  Die(datarun::policy::AddCatalogKeys((*catalog)->catalog(), &keyring), "keys");
+  Die(datarun::seal::AddCatalogKeys((*catalog)->catalog(), &keyring), "keys");
 
   // Subjects.
   std::vector<std::string> ids(n);

@@ -8,6 +8,7 @@
 #include "absl/time/civil_time.h"
 #include "common/status_macros.h"
 #include "exchange/policy/catalog_overlay.h"
+#include "exchange/seal/catalog_keys.h"
 #include "exchange/seal/key_store.h"
 #include "exchange/subject/subject_id.h"
 #include "proto/datarun/v1/departments/big_data_bureau.pb.h"
@@ -79,7 +80,7 @@ absl::StatusOr<std::unique_ptr<Fixture>> Fixture::Create(
   }
   ASSIGN_OR_RETURN(f->catalog_,
                    catalog::CatalogIndex::Create(std::move(merged)));
-  RETURN_IF_ERROR(AddCatalogKeys(f->catalog_->catalog(), &f->keyring_));
+  RETURN_IF_ERROR(seal::AddCatalogKeys(f->catalog_->catalog(), &f->keyring_));
   ASSIGN_OR_RETURN(f->policy_, Policy::Create(*f->catalog_, f->keyring_));
   return f;
 }

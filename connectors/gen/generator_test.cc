@@ -559,6 +559,31 @@ TEST(PopulationTest, VillageAgentsFillUpToEightDelegations) {
   EXPECT_GT(full * 2, static_cast<int>(per_agent.size()) / 2);
 }
 
+TEST(PopulationTest, AsOfDayMovesTheClock) {
+  PopulationOptions base{300, 10, 11};
+  PopulationOptions moved = base;
+  moved.as_of_day = absl::CivilDay(2026, 3, 15);
+  auto a = BuildPopulation(base);
+  auto b = BuildPopulation(moved);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->as_of_day, absl::CivilDay(2026, 3, 15));
+  EXPECT_EQ(b->as_of, absl::FromCivil(absl::CivilSecond(2026, 3, 15, 0, 0, 0),
+                                      absl::UTCTimeZone()));
+  EXPECT_NE(a->as_of_day, b->as_of_day);
+  ASSERT_EQ(a->people.size(), b->people.size());
+  ASSERT_FALSE(a->people.empty());
+  // Everyone is born before the new day, and some are old: ages are drawn
+  // relative to it, not to the seed's 2025 day.
+  int over_sixty = 0;
+  for (const Person& p : b->people) {
+    ASSERT_GE(b->Age(p), 0);
+    ASSERT_LE(b->Age(p), 110);
+    if (b->Age(p) >= 60) ++over_sixty;
+  }
+  EXPECT_GT(over_sixty, 0);
+}
+
 TEST(VehicleIdsTest, KnownVinCheckDigitAndDistinctPlates) {
   EXPECT_EQ(VinCheckDigit("1M8GDM9AXKP042788"), 'X');
   EXPECT_EQ(VinCheckDigit("11111111111111111"), '1');
@@ -644,6 +669,16 @@ TEST(CliTest, UsageErrorsExitTwoWithAMessage) {
                                   "/y 2> ", root, "/err3")),
             2);
   EXPECT_NE(ReadFile(root + "/err3").find("citizens is -5"), std::string::npos);
+  EXPECT_EQ(RunShell(absl::StrCat(bin, " gen --citizens=10 --out=", root,
+                                  "/z --as_of=2999-01-01 2> ", root, "/err4")),
+            2);
+  EXPECT_NE(ReadFile(root + "/err4").find("must lie between 2000-01-01 and"),
+            std::string::npos);
+  EXPECT_EQ(RunShell(absl::StrCat(bin, " gen --citizens=10 --out=", root,
+                                  "/z --as_of=26/11/2026 2> ", root, "/err5")),
+            2);
+  EXPECT_NE(ReadFile(root + "/err5").find("expected YYYY-MM-DD or 'today'"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -103,11 +103,19 @@ class Builder {
       return absl::InternalError("no Zhejiang counties in the region table");
     }
     // The synthetic "now": a day in the second half of 2025, from the seed.
+    // The seed's draw is made even when as_of_day is given, so that outputs
+    // without it stay byte-identical to earlier versions.
     pop_.as_of_day =
         absl::CivilDay(2025, 6, 1) + static_cast<int64_t>(rng_.Uniform(180));
     pop_.as_of = absl::FromCivil(absl::CivilSecond(pop_.as_of_day),
                                  absl::UTCTimeZone()) +
                  absl::Hours(9);
+    if (options_.as_of_day.has_value()) {
+      // Midnight UTC: when the day is today, nothing lies in the future.
+      pop_.as_of_day = *options_.as_of_day;
+      pop_.as_of = absl::FromCivil(absl::CivilSecond(pop_.as_of_day),
+                                   absl::UTCTimeZone());
+    }
     pop_.people.reserve(options_.citizens);
     while (static_cast<int64_t>(pop_.people.size()) < options_.citizens) {
       RETURN_IF_ERROR(AddHousehold());

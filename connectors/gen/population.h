@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,12 @@ struct PopulationOptions {
   int64_t citizens = 1000;
   int64_t companies = 100;
   uint64_t seed = 1;
+  // The synthetic "now" the population is generated as of (ages, validity
+  // periods of delegations and consents, event times). Unset: a day in the
+  // second half of 2025 chosen by the seed, so that old outputs stay
+  // byte-identical. Demos set it to today so that delegations and consents
+  // are live when the exchange checks them against the real clock.
+  std::optional<absl::CivilDay> as_of_day;
 };
 
 // Errors: InvalidArgument for negative counts or a population too large for

@@ -1,5 +1,5 @@
 // `datarun gen --citizens=N --companies=M --seed=S --out=DIR [--format=jsonl]
-//  [--threads=T]`
+//  [--threads=T] [--as_of=YYYY-MM-DD|today]`
 //
 // Generates a consistent synthetic population (connectors/gen) and writes
 // every catalog data class as DIR/<dept>/<class>.jsonl plus DIR/manifest.json
@@ -15,6 +15,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "connectors/gen/generator.h"
@@ -28,6 +29,11 @@ ABSL_FLAG(int64_t, companies, 100,
 ABSL_FLAG(uint64_t, seed, 1, "gen: random seed; same seed, same output");
 ABSL_FLAG(std::string, format, "jsonl", "gen: output format (only jsonl)");
 ABSL_FLAG(int, gen_threads, 2, "gen: generator threads");
+ABSL_FLAG(std::string, as_of, "",
+          "gen: the day the data is generated as of (YYYY-MM-DD, or 'today' "
+          "in UTC): ages, event times and the validity of delegations and "
+          "consents are relative to it. Default: a 2025 day chosen by the "
+          "seed");
 
 namespace datarun::cli {
 namespace {
@@ -37,7 +43,8 @@ int UsageError(absl::string_view message) {
                message.data());
   std::fprintf(stderr,
                "usage: datarun gen --citizens=N --companies=M --seed=S "
-               "--out=DIR [--format=jsonl] [--gen_threads=T]\n");
+               "--out=DIR [--format=jsonl] [--gen_threads=T] "
+               "[--as_of=YYYY-MM-DD|today]\n");
   return 2;
 }
 
@@ -58,6 +65,27 @@ int RunGen(const std::vector<std::string>& args) {
   options.citizens = absl::GetFlag(FLAGS_citizens);
   options.companies = absl::GetFlag(FLAGS_companies);
   options.seed = absl::GetFlag(FLAGS_seed);
+  const std::string as_of = absl::GetFlag(FLAGS_as_of);
+  if (!as_of.empty()) {
+    const absl::CivilDay today =
+        absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+    absl::CivilDay day;
+    if (as_of == "today") {
+      day = today;
+    } else if (!absl::ParseCivilTime(as_of, &day)) {
+      return UsageError(absl::StrCat("--as_of is '", as_of,
+                                     "'; expected YYYY-MM-DD or 'today'"));
+    }
+    // Ids carry birth dates, which the exchange rejects when they lie in the
+    // future; the people are born up to ~100 years before as_of.
+    if (day > today || day < absl::CivilDay(2000, 1, 1)) {
+      return UsageError(absl::StrCat("--as_of is ", absl::FormatCivilTime(day),
+                                     "; it must lie between 2000-01-01 and "
+                                     "today (",
+                                     absl::FormatCivilTime(today), ")"));
+    }
+    options.as_of_day = day;
+  }
 
   const absl::Time start = absl::Now();
   absl::StatusOr<std::unique_ptr<const gen::Generator>> generator =

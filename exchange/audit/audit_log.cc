@@ -1,5 +1,6 @@
 #include "exchange/audit/audit_log.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -14,9 +15,21 @@ using datarun::v1::AuditEvent;
 using datarun::v1::ChainLink;
 using datarun::v1::SealedCheckpoint;
 
+// Outlives Record when the ack arrives after the timeout.
+struct AuditLog::Ack {
+  absl::Notification done;
+  absl::Status status;
+};
+
 AuditLog::AuditLog(AuditSink* sink, const seal::Signer* signer,
                    state::StateStore* heads, AuditLogOptions options)
     : sink_(sink), signer_(signer), heads_(heads), options_(options) {}
+
+void AuditLog::ConnectBus(ChainHeadSource* head_source,
+                          CheckpointSink* checkpoint_sink) {
+  head_source_ = head_source;
+  checkpoint_sink_ = checkpoint_sink;
+}
 
 AuditLog::Chain* AuditLog::GetChain(int32_t partition) {
   {
@@ -27,7 +40,11 @@ AuditLog::Chain* AuditLog::GetChain(int32_t partition) {
   }
   absl::MutexLock lock(&mu_);
   auto& slot = chains_[partition];
-  if (slot == nullptr) slot = std::make_unique<Chain>();
+  if (slot == nullptr) {
+    // Not yet shared, so no lock (taking chain->mu under mu_ would invert
+    // SealLocked's order).
+    slot = std::make_unique<Chain>(/*loaded=*/head_source_ == nullptr);
+  }
   return slot.get();
 }
 
@@ -46,16 +63,43 @@ absl::Status AuditLog::Resume(int32_t partition, uint64_t last_sequence,
   }
   chain->next_sequence = last_sequence + 1;
   chain->head = std::move(last_hash);
+  chain->loaded = true;
   return absl::OkStatus();
 }
 
-namespace {
-// Outlives Record when the ack arrives after the timeout.
-struct Ack {
-  absl::Notification done;
-  absl::Status status;
-};
-}  // namespace
+absl::Status AuditLog::LoadLocked(int32_t partition, Chain* chain) {
+  auto head = head_source_->LastLink(partition);
+  if (!head.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "audit chain of partition ", partition,
+        ": cannot read its last link from the bus, response withheld: ",
+        head.status().message()));
+  }
+  if (!head->has_value()) {
+    chain->next_sequence = 0;
+    chain->head = GenesisHash();
+  } else {
+    if ((*head)->hash.size() != kHashSize) {
+      return absl::DataLossError(absl::StrCat(
+          "audit chain of partition ", partition, ": last link ",
+          (*head)->sequence, " on the bus has a ", (*head)->hash.size(),
+          "-byte hash, expected ", kHashSize));
+    }
+    chain->next_sequence = (*head)->sequence + 1;
+    chain->head = std::move((*head)->hash);
+  }
+  chain->loaded = true;
+  DR_LOG(INFO) << "audit chain of partition " << partition
+               << " continues at sequence " << chain->next_sequence;
+  return absl::OkStatus();
+}
+
+AckCallback AuditLog::Notify(std::shared_ptr<Ack> ack) {
+  return [ack = std::move(ack)](absl::Status st) {
+    ack->status = std::move(st);
+    ack->done.Notify();
+  };
+}
 
 absl::StatusOr<ChainLink> AuditLog::Record(int32_t partition,
                                            AuditEvent event) {
@@ -65,6 +109,7 @@ absl::StatusOr<ChainLink> AuditLog::Record(int32_t partition,
   {
     absl::MutexLock lock(&chain->mu);
     if (!chain->broken.ok()) return chain->broken;
+    if (!chain->loaded) RETURN_IF_ERROR(LoadLocked(partition, chain));
     const uint64_t sequence = chain->next_sequence;
     event.set_event_id(absl::StrCat(partition, "-", sequence));
     link =
@@ -72,14 +117,12 @@ absl::StatusOr<ChainLink> AuditLog::Record(int32_t partition,
     chain->head = link.event_hash();
     chain->next_sequence = sequence + 1;
     chain->appended = true;
-    sink_->Write(link, [ack](absl::Status st) {
-      ack->status = std::move(st);
-      ack->done.Notify();
-    });
+    chain->unsealed = true;
+    sink_->Write(link, Notify(ack));
     if (signer_ != nullptr && options_.checkpoint_every > 0 &&
         chain->next_sequence % options_.checkpoint_every == 0) {
       // A failed checkpoint only delays sealing; the chain stays valid.
-      auto cp = SealLocked(partition, chain);
+      auto cp = SealLocked(partition, chain, nullptr);
       if (!cp.ok()) DR_LOG(WARNING) << cp.status();
     }
   }
@@ -106,8 +149,8 @@ absl::StatusOr<ChainLink> AuditLog::Record(int32_t partition,
   return link;
 }
 
-absl::StatusOr<SealedCheckpoint> AuditLog::SealLocked(int32_t partition,
-                                                      Chain* chain) {
+absl::StatusOr<SealedCheckpoint> AuditLog::SealLocked(
+    int32_t partition, Chain* chain, std::shared_ptr<Ack> ack) {
   if (signer_ == nullptr) {
     return absl::FailedPreconditionError("audit log has no checkpoint signer");
   }
@@ -121,6 +164,24 @@ absl::StatusOr<SealedCheckpoint> AuditLog::SealLocked(int32_t partition,
   if (heads_ != nullptr) {
     RETURN_IF_ERROR(heads_->PutChainHead(partition, cp.SerializeAsString()));
   }
+  if (checkpoint_sink_ != nullptr) {
+    AckCallback done;
+    if (ack != nullptr) {
+      done = Notify(std::move(ack));
+    } else {
+      done = [partition, sequence = cp.sequence()](absl::Status st) {
+        if (!st.ok()) {
+          DR_LOG(WARNING) << "audit checkpoint of partition " << partition
+                          << " at sequence " << sequence
+                          << " not written: " << st;
+        }
+      };
+    }
+    checkpoint_sink_->WriteCheckpoint(cp, std::move(done));
+  } else if (ack != nullptr) {
+    Notify(std::move(ack))(absl::OkStatus());
+  }
+  chain->unsealed = false;
   absl::MutexLock lock(&mu_);
   checkpoints_.push_back(cp);
   return cp;
@@ -129,7 +190,79 @@ absl::StatusOr<SealedCheckpoint> AuditLog::SealLocked(int32_t partition,
 absl::StatusOr<SealedCheckpoint> AuditLog::Checkpoint(int32_t partition) {
   Chain* chain = GetChain(partition);
   absl::MutexLock lock(&chain->mu);
-  return SealLocked(partition, chain);
+  return SealLocked(partition, chain, nullptr);
+}
+
+absl::Status AuditLog::Release(int32_t partition) {
+  Chain* chain = GetChain(partition);
+  std::shared_ptr<Ack> ack;
+  absl::Status status;
+  {
+    absl::MutexLock lock(&chain->mu);
+    if (chain->unsealed && chain->broken.ok() && signer_ != nullptr) {
+      ack = std::make_shared<Ack>();
+      status = SealLocked(partition, chain, ack).status();
+      if (!status.ok()) ack = nullptr;
+    }
+    chain->next_sequence = 0;
+    chain->head = GenesisHash();
+    chain->appended = false;
+    chain->unsealed = false;
+    chain->loaded = head_source_ == nullptr;
+    chain->broken = absl::OkStatus();
+  }
+  if (ack != nullptr) {
+    if (!ack->done.WaitForNotificationWithTimeout(options_.ack_timeout)) {
+      status = absl::DeadlineExceededError(absl::StrCat(
+          "checkpoint of partition ", partition, " not acknowledged within ",
+          absl::FormatDuration(options_.ack_timeout)));
+    } else {
+      status = ack->status;
+    }
+  }
+  return status;
+}
+
+absl::StatusOr<int> AuditLog::CheckpointAll(absl::Duration timeout) {
+  if (signer_ == nullptr) return 0;
+  std::vector<std::shared_ptr<Ack>> acks;
+  absl::Status first;
+  for (int32_t partition : Partitions()) {
+    Chain* chain = GetChain(partition);
+    absl::MutexLock lock(&chain->mu);
+    if (!chain->unsealed || !chain->broken.ok()) continue;
+    auto ack = std::make_shared<Ack>();
+    auto cp = SealLocked(partition, chain, ack);
+    if (cp.ok()) {
+      acks.push_back(std::move(ack));
+    } else if (first.ok()) {
+      first = cp.status();
+    }
+  }
+  const absl::Time deadline = absl::Now() + timeout;
+  for (const auto& ack : acks) {
+    if (!ack->done.WaitForNotificationWithDeadline(deadline)) {
+      if (first.ok()) {
+        first = absl::DeadlineExceededError(
+            absl::StrCat("checkpoints not acknowledged within ",
+                         absl::FormatDuration(timeout)));
+      }
+    } else if (!ack->status.ok() && first.ok()) {
+      first = ack->status;
+    }
+  }
+  if (!first.ok()) return first;
+  return static_cast<int>(acks.size());
+}
+
+std::vector<int32_t> AuditLog::Partitions() const {
+  std::vector<int32_t> out;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    for (const auto& [p, chain] : chains_) out.push_back(p);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::vector<SealedCheckpoint> AuditLog::checkpoints() const {

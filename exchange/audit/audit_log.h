@@ -2,8 +2,15 @@
 // hash chain, hands them to an AuditSink and waits for the acknowledgement,
 // so the caller (the resolver) sends no response before its audit event is
 // durable. Every `checkpoint_every` links it seals the chain head with the
-// exchange's seal and stores it as the partition's chain head in the
+// exchange's seal, writes the SealedCheckpoint to the CheckpointSink
+// (dr.audit.checkpoint) and stores it as the partition's chain head in the
 // StateStore.
+//
+// Chain continuity across processes: with a ChainHeadSource connected, a
+// partition's chain is loaded from the last link on the bus the first time
+// it is appended to (after start, and after Release when the partition was
+// handed to another instance and came back), so restarts and rebalances
+// continue one chain instead of forking it.
 //
 // Fail-closed: when the sink refuses a link, or does not acknowledge it in
 // time, the partition's chain stops (every later Record fails) because the
@@ -52,6 +59,12 @@ class AuditLog {
   AuditLog(AuditSink* sink, const seal::Signer* signer,
            state::StateStore* heads, AuditLogOptions options = {});
 
+  // Connects where chain heads are read from and where sealed checkpoints
+  // go (either may be null). Call before any other method: the pointers are
+  // read without a lock. Not owned; must outlive the log.
+  void ConnectBus(ChainHeadSource* head_source,
+                  CheckpointSink* checkpoint_sink);
+
   // Continues partition's chain after a link already on the bus (its
   // sequence and event hash), e.g. after replaying dr.audit at start-up.
   // FailedPrecondition once the partition has appended in this process.
@@ -68,28 +81,57 @@ class AuditLog {
   // FailedPrecondition when there is no signer or the chain is empty.
   absl::StatusOr<datarun::v1::SealedCheckpoint> Checkpoint(int32_t partition);
 
+  // The partition moved to another instance: seals its head if links were
+  // appended since the last checkpoint (waiting for the checkpoint's ack),
+  // then forgets the chain, so the next Record reloads the head from the
+  // ChainHeadSource (without one, the chain restarts at sequence 0: only
+  // for tests). Also clears a chain stopped by a failed write.
+  absl::Status Release(int32_t partition);
+
+  // Shutdown: seals every partition with links appended since its last
+  // checkpoint and waits up to `timeout` for the checkpoint sink's acks.
+  // Returns the number sealed; the first error otherwise.
+  absl::StatusOr<int> CheckpointAll(absl::Duration timeout);
+
+  // Partitions the log holds a chain for (appended, resumed or released),
+  // sorted.
+  std::vector<int32_t> Partitions() const;
+
   // Every checkpoint sealed so far, all partitions, in sealing order.
   std::vector<datarun::v1::SealedCheckpoint> checkpoints() const;
 
  private:
   struct Chain {
+    explicit Chain(bool loaded_from_start) : loaded(loaded_from_start) {}
     absl::Mutex mu;
     uint64_t next_sequence ABSL_GUARDED_BY(mu) = 0;
     std::string head ABSL_GUARDED_BY(mu) = GenesisHash();
     bool appended ABSL_GUARDED_BY(mu) = false;
+    // next_sequence/head hold the bus's head (or genesis without a source).
+    bool loaded ABSL_GUARDED_BY(mu) = false;
+    // Links appended since the last sealed checkpoint.
+    bool unsealed ABSL_GUARDED_BY(mu) = false;
     // Set when a write failed; the chain accepts nothing more.
     absl::Status broken ABSL_GUARDED_BY(mu);
   };
 
+  struct Ack;
+  static AckCallback Notify(std::shared_ptr<Ack> ack);
   Chain* GetChain(int32_t partition);
-  absl::StatusOr<datarun::v1::SealedCheckpoint> SealLocked(int32_t partition,
-                                                           Chain* chain)
+  absl::Status LoadLocked(int32_t partition, Chain* chain)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(chain->mu);
+  // Seals the head and writes the checkpoint; `ack` (may be null) gets the
+  // sink's acknowledgement.
+  absl::StatusOr<datarun::v1::SealedCheckpoint> SealLocked(
+      int32_t partition, Chain* chain, std::shared_ptr<Ack> ack)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(chain->mu);
 
   AuditSink* const sink_;
   const seal::Signer* const signer_;
   state::StateStore* const heads_;
   const AuditLogOptions options_;
+  ChainHeadSource* head_source_ = nullptr;
+  CheckpointSink* checkpoint_sink_ = nullptr;
 
   mutable absl::Mutex mu_;
   // Chains are never removed, so a Chain* stays valid without mu_.

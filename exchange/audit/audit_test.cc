@@ -10,6 +10,7 @@
 #include "exchange/audit/audit_log.h"
 #include "exchange/audit/audit_sink.h"
 #include "exchange/audit/chain.h"
+#include "exchange/audit/chain_verifier.h"
 #include "exchange/audit/usage.h"
 #include "exchange/seal/fake/fake_seal.h"
 #include "exchange/seal/key_store.h"
@@ -292,6 +293,121 @@ TEST(AuditLog, ResumeContinuesAnExistingChain) {
   EXPECT_TRUE(VerifyChain(2, sink.links(), {}, keyring).ok());
   EXPECT_EQ(second.Resume(2, 0, std::string(32, 'x')).code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(AuditChainTest, StreamingVerifierOverStoredBytesReportsOffsets) {
+  ChainVerifier v(7, keyring_);
+  for (const auto& cp : checkpoints_) ASSERT_TRUE(v.AddCheckpoint(cp).ok());
+  for (size_t i = 0; i < links_.size(); ++i) {
+    ASSERT_TRUE(v.AddLinkBytes(links_[i].SerializeAsString(), 100 + i).ok())
+        << v.status();
+  }
+  ASSERT_TRUE(v.Finish().ok()) << v.status();
+  EXPECT_EQ(v.report().links, 10u);
+  EXPECT_EQ(v.report().first_sequence, 0u);
+  EXPECT_EQ(v.report().last_sequence, 9u);
+  EXPECT_EQ(v.report().last_offset, 109);
+  EXPECT_EQ(v.report().checkpoints_verified, 2u);
+  EXPECT_EQ(v.report().head_hash, links_[9].event_hash());
+
+  // One byte of event 6 flipped in the stored record.
+  ChainVerifier bad(7, keyring_);
+  for (size_t i = 0; i < links_.size(); ++i) {
+    std::string stored = links_[i].SerializeAsString();
+    if (i == 6) stored[stored.size() - 3] ^= 1;
+    if (!bad.AddLinkBytes(stored, 100 + i).ok()) break;
+  }
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(bad.status().message().find("offset 106"), std::string::npos)
+      << bad.status();
+  EXPECT_TRUE(bad.report().broken);
+  EXPECT_EQ(bad.report().broken_offset, 106);
+  EXPECT_EQ(bad.report().broken_sequence, 6u);
+  EXPECT_EQ(bad.report().links, 6u);
+
+  // Bytes that are not a ChainLink at all.
+  ChainVerifier garbage(7, keyring_);
+  EXPECT_EQ(garbage.AddLinkBytes("\xff\xff\xff", 5).code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(garbage.report().broken_offset, 5);
+}
+
+TEST_F(AuditChainTest, SuffixVerificationAnchorsAtFirstLink) {
+  ChainVerifier v(7, keyring_, {.parse_events = true, .from_genesis = false});
+  for (const auto& cp : checkpoints_) ASSERT_TRUE(v.AddCheckpoint(cp).ok());
+  for (size_t i = 5; i < links_.size(); ++i) {
+    ASSERT_TRUE(v.AddLink(links_[i], i).ok()) << v.status();
+  }
+  ASSERT_TRUE(v.Finish().ok()) << v.status();
+  EXPECT_EQ(v.report().first_sequence, 5u);
+  EXPECT_EQ(v.report().checkpoints_verified, 1u);  // at 7
+  EXPECT_EQ(v.report().checkpoints_skipped, 1u);   // at 3, before the suffix
+
+  // From genesis, the same suffix is links removed from the start.
+  ChainVerifier whole(7, keyring_);
+  EXPECT_EQ(whole.AddLink(links_[5]).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(AuditLog, ChainContinuesFromTheBusAfterRestartAndRelease) {
+  MemoryAuditSink bus;
+  seal::KeyIdentity id{"big_data_bureau", "bdb-2026",
+                       seal::SealAlgorithm::kEd25519};
+  TestKey key = NewKey(id);
+  ASSERT_NE(key.signer, nullptr);
+  seal::SealKeyring keyring;
+  ASSERT_TRUE(
+      keyring.Add({id.department, id.key_id, id.algorithm, key.public_pem})
+          .ok());
+  AuditLogOptions options;
+  options.checkpoint_every = 3;
+  {
+    AuditLog first(&bus, key.signer.get(), nullptr, options);
+    first.ConnectBus(&bus, &bus);
+    for (int i = 0; i < 4; ++i)
+      ASSERT_TRUE(first.Record(1, Event(i, kSubjectA)).ok());
+    auto sealed = first.CheckpointAll(absl::Seconds(5));
+    ASSERT_TRUE(sealed.ok()) << sealed.status();
+    EXPECT_EQ(*sealed, 1);  // sequence 3; sequence 2 was sealed by the 3rd
+    EXPECT_EQ(*first.CheckpointAll(absl::Seconds(5)), 0);  // nothing new
+  }
+  ASSERT_EQ(bus.checkpoints().size(), 2u);
+  {
+    // A restarted exchange: picks the chain up from the bus.
+    AuditLog second(&bus, key.signer.get(), nullptr, options);
+    second.ConnectBus(&bus, &bus);
+    auto link = second.Record(1, Event(4, kSubjectB));
+    ASSERT_TRUE(link.ok()) << link.status();
+    EXPECT_EQ(link->sequence(), 4u);
+    // Partition 1 goes to another instance, which appends ...
+    ASSERT_TRUE(second.Release(1).ok());
+    EXPECT_EQ(bus.checkpoints().size(), 3u);  // head 4 sealed on release
+    AuditLog other(&bus, key.signer.get(), nullptr, options);
+    other.ConnectBus(&bus, &bus);
+    ASSERT_TRUE(other.Record(1, Event(5, kSubjectA)).ok());
+    // ... and it comes back: reloaded, not continued from sequence 5.
+    link = second.Record(1, Event(6, kSubjectB));
+    ASSERT_TRUE(link.ok()) << link.status();
+    EXPECT_EQ(link->sequence(), 6u);
+  }
+  auto report = VerifyChain(1, bus.links(), bus.checkpoints(), keyring);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->links, 7u);
+  // At 2 (every 3), 3 (shutdown), 4 (release), 5 (every 3, by the other).
+  EXPECT_EQ(report->checkpoints, 4u);
+}
+
+TEST(AuditLog, UnreadableHeadWithholdsTheResponse) {
+  MemoryAuditSink bus;
+  AuditLog log(&bus, nullptr, nullptr);
+  log.ConnectBus(&bus, nullptr);
+  bus.Fail(absl::UnavailableError("broker down"));
+  auto r = log.Record(0, Event(0, kSubjectA));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(r.status().message().find("last link"), std::string::npos)
+      << r.status();
+  bus.Fail(absl::OkStatus());  // not stopped: the next request loads it
+  EXPECT_TRUE(log.Record(0, Event(1, kSubjectA)).ok());
+  EXPECT_EQ(bus.links().size(), 1u);
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 
 #include <memory>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/proto_time.h"
@@ -15,14 +14,9 @@
 namespace datarun::audit {
 namespace {
 
-using datarun::v1::AuditEvent;
 using datarun::v1::ChainLink;
 using datarun::v1::SealedCheckpoint;
 using google::protobuf::util::TimeUtil;
-
-std::string Hex(absl::string_view bytes) {
-  return absl::BytesToHexString(bytes.substr(0, 8)) + "...";
-}
 
 }  // namespace
 
@@ -31,8 +25,8 @@ const std::string& GenesisHash() {
   return *kGenesis;
 }
 
-std::string ChainHash(absl::string_view prev_hash,
-                      absl::string_view event_bytes) {
+void ChainHashTo(absl::string_view prev_hash, absl::string_view event_bytes,
+                 char out[kHashSize]) {
   // EVP_Digest* with a fetched-once digest avoids a per-call algorithm
   // lookup, which dominates for ~300-byte events.
   // One context per thread, reinitialised by each EVP_DigestInit_ex, saves
@@ -43,13 +37,17 @@ std::string ChainHash(absl::string_view prev_hash,
   };
   thread_local const std::unique_ptr<EVP_MD_CTX, CtxDeleter> ctx(
       EVP_MD_CTX_new());
-  std::string out(kHashSize, '\0');
   unsigned int len = 0;
   EVP_DigestInit_ex(ctx.get(), kSha256, nullptr);
   EVP_DigestUpdate(ctx.get(), prev_hash.data(), prev_hash.size());
   EVP_DigestUpdate(ctx.get(), event_bytes.data(), event_bytes.size());
-  EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()),
-                     &len);
+  EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out), &len);
+}
+
+std::string ChainHash(absl::string_view prev_hash,
+                      absl::string_view event_bytes) {
+  std::string out(kHashSize, '\0');
+  ChainHashTo(prev_hash, event_bytes, out.data());
   return out;
 }
 
@@ -111,70 +109,6 @@ absl::Status VerifyCheckpointSeal(const SealedCheckpoint& cp,
                      cp.seal().key_id(), " does not verify: ", st.message()));
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<ChainReport> VerifyChain(
-    int32_t partition, const std::vector<ChainLink>& links,
-    const std::vector<SealedCheckpoint>& checkpoints,
-    const seal::SealKeyring& keyring) {
-  std::string prev = GenesisHash();
-  AuditEvent event;
-  for (size_t i = 0; i < links.size(); ++i) {
-    const ChainLink& link = links[i];
-    const std::string where =
-        absl::StrCat("audit chain of partition ", partition, ", link #", i);
-    if (link.partition() != partition) {
-      return absl::DataLossError(
-          absl::StrCat(where, " belongs to partition ", link.partition()));
-    }
-    if (link.sequence() != i) {
-      return absl::DataLossError(absl::StrCat(
-          where, " has sequence ", link.sequence(), ", expected ", i,
-          link.sequence() > i ? " (links removed before it)"
-                              : " (link inserted or reordered)"));
-    }
-    if (link.prev_hash() != prev) {
-      return absl::DataLossError(
-          absl::StrCat(where, ": prev_hash ", Hex(link.prev_hash()),
-                       " differs from the previous link's hash ", Hex(prev),
-                       " (previous link altered, removed or reordered)"));
-    }
-    if (ChainHash(prev, link.event_bytes()) != link.event_hash()) {
-      return absl::DataLossError(
-          absl::StrCat(where,
-                       ": event_hash does not match the event bytes "
-                       "(event altered)"));
-    }
-    if (!event.ParseFromString(link.event_bytes())) {
-      return absl::DataLossError(
-          absl::StrCat(where, ": event bytes are not an AuditEvent"));
-    }
-    prev = link.event_hash();
-  }
-  ChainReport report;
-  report.links = links.size();
-  for (const SealedCheckpoint& cp : checkpoints) {
-    // Callers hold the checkpoints of every partition together; the others
-    // are checked with their own chains.
-    if (cp.partition() != partition) continue;
-    RETURN_IF_ERROR(VerifyCheckpointSeal(cp, keyring));
-    const std::string where =
-        absl::StrCat("checkpoint of partition ", cp.partition(),
-                     " at sequence ", cp.sequence());
-    if (cp.sequence() >= links.size()) {
-      return absl::DataLossError(absl::StrCat(
-          where, " is beyond the chain's last link (", links.size(),
-          " links): links were removed from the end"));
-    }
-    if (links[cp.sequence()].event_hash() != cp.head_hash()) {
-      return absl::DataLossError(absl::StrCat(
-          where, ": sealed head ", Hex(cp.head_hash()), " differs from link ",
-          cp.sequence(), "'s hash ", Hex(links[cp.sequence()].event_hash()),
-          " (chain rewritten)"));
-    }
-    ++report.checkpoints;
-  }
-  return report;
 }
 
 }  // namespace datarun::audit

@@ -9,7 +9,8 @@
 // seal is the department's SM2/SM3 (or Ed25519) seal.
 //
 // Callers: AuditLog (links, checkpoints), the auditor CLI and tests
-// (VerifyChain). Pure functions; safe from any thread.
+// (VerifyChain, ChainVerifier in chain_verifier.h). Pure functions; safe
+// from any thread.
 #ifndef DATARUN_EXCHANGE_AUDIT_CHAIN_H_
 #define DATARUN_EXCHANGE_AUDIT_CHAIN_H_
 
@@ -35,6 +36,9 @@ const std::string& GenesisHash();
 // SHA-256(prev_hash || event_bytes).
 std::string ChainHash(absl::string_view prev_hash,
                       absl::string_view event_bytes);
+// The same into `out` (no allocation; the verifier's hot path).
+void ChainHashTo(absl::string_view prev_hash, absl::string_view event_bytes,
+                 char out[kHashSize]);
 
 // The link for `event_bytes` following a link with `prev_hash`.
 datarun::v1::ChainLink MakeLink(int32_t partition, uint64_t sequence,
@@ -58,7 +62,8 @@ struct ChainReport {
   uint64_t checkpoints = 0;
 };
 
-// Verifies the complete chain of one partition, as read from dr.audit from
+// Verifies the complete chain of one partition (a ChainVerifier over
+// vectors; chain_verifier.h streams), as read from dr.audit from
 // its first offset: sequences 0,1,2... without gap, each prev_hash the
 // previous event_hash, each event_hash recomputed, each event parseable;
 // every checkpoint sealed correctly and matching the link at its sequence

@@ -1,0 +1,238 @@
+#include "exchange/audit/kafka/audit_bus.h"
+
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace datarun::audit {
+
+KafkaCheckpointSink::KafkaCheckpointSink(broker::Producer* producer,
+                                         std::string topic)
+    : producer_(producer), topic_(std::move(topic)) {}
+
+void KafkaCheckpointSink::WriteCheckpoint(
+    const datarun::v1::SealedCheckpoint& cp, AckCallback done) {
+  const std::string value = cp.SerializeAsString();
+  const std::string key = absl::StrCat(cp.partition());
+  broker::OutgoingMessage m;
+  m.topic = topic_;
+  m.key = key;
+  m.value = value;
+  m.partition = cp.partition();
+  // Send either accepts the record (then only the delivery report calls
+  // `done`) or refuses it (then only the code below does).
+  auto shared = std::make_shared<AckCallback>(std::move(done));
+  absl::Status st = producer_->Send(
+      m, [shared](const absl::StatusOr<broker::DeliveryReport>& r) {
+        (*shared)(r.ok() ? absl::OkStatus() : r.status());
+      });
+  if (!st.ok()) {
+    (*shared)(absl::Status(
+        st.code(),
+        absl::StrCat("checkpoint ", cp.partition(), "@", cp.sequence(),
+                     " not sent to ", topic_, ": ", st.message())));
+  }
+}
+
+namespace {
+
+broker::ConsumerOptions ReaderOptions(absl::string_view what) {
+  broker::ConsumerOptions co;
+  co.client_id = absl::StrCat("datarun-", what);
+  // A group of its own: it must be assigned every partition.
+  co.group_id = absl::StrCat("datarun-", what, "-",
+                             absl::Uniform<uint64_t>(absl::BitGen()));
+  co.properties = {{"session.timeout.ms", "6000"},
+                   {"heartbeat.interval.ms", "500"}};
+  return co;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<KafkaChainHeads>> KafkaChainHeads::Create(
+    broker::Broker* broker, std::string topic, absl::Duration timeout) {
+  ASSIGN_OR_RETURN(std::unique_ptr<broker::Consumer> consumer,
+                   broker->NewConsumer(ReaderOptions("audit-heads")));
+  std::unique_ptr<KafkaChainHeads> heads(
+      new KafkaChainHeads(std::move(consumer), std::move(topic), timeout));
+  absl::MutexLock lock(&heads->mu_);
+  RETURN_IF_ERROR(heads->consumer_->Subscribe({heads->topic_}, heads.get()));
+  return heads;
+}
+
+KafkaChainHeads::~KafkaChainHeads() {
+  absl::MutexLock lock(&mu_);
+  consumer_->Close().IgnoreError();
+}
+
+absl::flat_hash_map<broker::TopicPartition, int64_t>
+KafkaChainHeads::OnAssigned(
+    const std::vector<broker::TopicPartition>& partitions) {
+  // Nothing is read until LastLink seeks; paused right after (WaitReady).
+  absl::flat_hash_map<broker::TopicPartition, int64_t> out;
+  for (const auto& tp : partitions) out[tp] = broker::kOffsetEnd;
+  return out;
+}
+
+absl::Status KafkaChainHeads::WaitReady() {
+  absl::MutexLock lock(&mu_);
+  return WaitReadyLocked();
+}
+
+absl::Status KafkaChainHeads::WaitReadyLocked() {
+  if (paused_ && !consumer_->Assignment().empty()) return absl::OkStatus();
+  const absl::Time deadline = absl::Now() + timeout_;
+  std::vector<broker::Message> batch;
+  while (consumer_->Assignment().empty()) {
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("no partition of ", topic_, " assigned within ",
+                       absl::FormatDuration(timeout_)));
+    }
+    RETURN_IF_ERROR(consumer_->Poll(64, absl::Milliseconds(100), &batch));
+  }
+  RETURN_IF_ERROR(consumer_->Pause(consumer_->Assignment()));
+  paused_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<ChainHead>> KafkaChainHeads::LastLink(
+    int32_t partition) {
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(WaitReadyLocked());
+  const broker::TopicPartition tp{topic_, partition};
+  ASSIGN_OR_RETURN(broker::Watermarks wm,
+                   consumer_->QueryWatermarks(tp, timeout_));
+  if (wm.high <= 0) return std::nullopt;
+  if (wm.high <= wm.low) {
+    return absl::DataLossError(absl::StrCat(
+        broker::ToString(tp), " held ", wm.high,
+        " records but retains none: the chain head is gone, so the chain "
+        "cannot be continued without a fork"));
+  }
+  const int64_t last = wm.high - 1;
+  RETURN_IF_ERROR(consumer_->Seek(tp, last));
+  RETURN_IF_ERROR(consumer_->Resume({tp}));
+  const absl::Time deadline = absl::Now() + timeout_;
+  std::vector<broker::Message> batch;
+  std::optional<std::string> value;
+  while (!value.has_value()) {
+    if (absl::Now() > deadline) break;
+    absl::Status st = consumer_->Poll(64, absl::Milliseconds(100), &batch);
+    if (!st.ok()) {
+      consumer_->Pause({tp}).IgnoreError();
+      return st;
+    }
+    for (auto& m : batch) {
+      if (m.topic == topic_ && m.partition == partition && m.offset == last) {
+        value = std::move(m.value);
+      }
+    }
+  }
+  RETURN_IF_ERROR(consumer_->Pause({tp}));
+  if (!value.has_value()) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "last record (offset ", last, ") of ", broker::ToString(tp),
+        " not read within ", absl::FormatDuration(timeout_)));
+  }
+  datarun::v1::ChainLink link;
+  if (!link.ParseFromString(*value) || link.partition() != partition ||
+      link.event_hash().empty()) {
+    return absl::DataLossError(
+        absl::StrCat(broker::ToString(tp), " offset ", last,
+                     " is not an audit chain link of partition ", partition));
+  }
+  return ChainHead{link.sequence(), link.event_hash()};
+}
+
+// Starts each assigned partition where ReadAuditRecords wants it.
+namespace {
+class StartAt : public broker::RebalanceHandler {
+ public:
+  explicit StartAt(absl::flat_hash_map<broker::TopicPartition, int64_t> start)
+      : start_(std::move(start)) {}
+  absl::flat_hash_map<broker::TopicPartition, int64_t> OnAssigned(
+      const std::vector<broker::TopicPartition>& partitions) override {
+    absl::flat_hash_map<broker::TopicPartition, int64_t> out;
+    for (const auto& tp : partitions) {
+      auto it = start_.find(tp);
+      out[tp] = it == start_.end() ? broker::kOffsetEnd : it->second;
+    }
+    return out;
+  }
+  void OnRevoked(const std::vector<broker::TopicPartition>&) override {}
+
+ private:
+  absl::flat_hash_map<broker::TopicPartition, int64_t> start_;
+};
+}  // namespace
+
+absl::Status ReadAuditRecords(
+    broker::Broker* broker, const std::string& topic,
+    const ReadAuditOptions& options,
+    const std::function<absl::Status(const AuditRecord&)>& on_record,
+    int32_t* partitions_out) {
+  ASSIGN_OR_RETURN(std::unique_ptr<broker::Consumer> consumer,
+                   broker->NewConsumer(ReaderOptions("audit-reader")));
+  ASSIGN_OR_RETURN(std::unique_ptr<broker::Admin> admin, broker->NewAdmin());
+  ASSIGN_OR_RETURN(std::vector<broker::TopicSpec> specs,
+                   admin->ListTopics(options.timeout));
+  int32_t partitions = -1;
+  for (const auto& spec : specs) {
+    if (spec.name == topic) partitions = spec.partitions;
+  }
+  if (partitions < 0) {
+    return absl::NotFoundError(absl::StrCat("no topic ", topic));
+  }
+  if (partitions_out != nullptr) *partitions_out = partitions;
+  if (options.partition >= partitions) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("partition ", options.partition, " of ", topic,
+                     " does not exist (", partitions, " partitions)"));
+  }
+  // Where each partition starts and ends; records appended later are not
+  // waited for.
+  absl::flat_hash_map<broker::TopicPartition, int64_t> start, end;
+  for (int32_t p = 0; p < partitions; ++p) {
+    if (options.partition >= 0 && p != options.partition) continue;
+    broker::TopicPartition tp{topic, p};
+    ASSIGN_OR_RETURN(broker::Watermarks wm,
+                     consumer->QueryWatermarks(tp, options.timeout));
+    const int64_t from = std::max(options.from_offset, wm.low);
+    if (wm.high > from) {
+      start[tp] = from;
+      end[tp] = wm.high;
+    }
+  }
+  if (end.empty()) return absl::OkStatus();
+  StartAt handler(start);
+  RETURN_IF_ERROR(consumer->Subscribe({topic}, &handler));
+  const absl::Time deadline = absl::Now() + options.timeout;
+  std::vector<broker::Message> batch;
+  size_t complete = 0;
+  AuditRecord record;
+  while (complete < end.size()) {
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("reading ", topic, ": ", complete, " of ", end.size(),
+                       " partitions read to their end within ",
+                       absl::FormatDuration(options.timeout)));
+    }
+    RETURN_IF_ERROR(consumer->Poll(4096, absl::Milliseconds(200), &batch));
+    for (const auto& m : batch) {
+      auto e = end.find(broker::TopicPartition{m.topic, m.partition});
+      if (e == end.end() || m.offset >= e->second) continue;
+      record.partition = m.partition;
+      record.offset = m.offset;
+      record.value = &m.value;
+      RETURN_IF_ERROR(on_record(record));
+      if (m.offset + 1 == e->second) ++complete;
+    }
+  }
+  consumer->Close().IgnoreError();
+  return absl::OkStatus();
+}
+
+}  // namespace datarun::audit

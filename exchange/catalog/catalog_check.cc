@@ -417,6 +417,63 @@ class Checker {
         AddError(Where("sharing_agreements", i), entity,
                  "valid_until is not after valid_from");
       }
+      CheckConsentExemption(i, a, entity);
+    }
+  }
+
+  // A statutory consent exemption overrides the citizen's say, so it must
+  // rest on a named law and be no wider than what that law compels: only
+  // classes that need consent at all, that the agreement discloses, in an
+  // agreement that does not require consent for every use anyway.
+  void CheckConsentExemption(int i, const datarun::v1::SharingAgreement& a,
+                             const std::string& entity) {
+    if (a.consent_exempt_classes().empty()) return;
+    const std::string where =
+        Where("sharing_agreements", i, "consent_exempt_classes", 0);
+    if (!absl::StrContains(a.legal_basis(), "《") ||
+        !absl::StrContains(a.legal_basis(), "》")) {
+      AddError(where, entity,
+               absl::StrCat("consent_exempt_classes needs a statutory basis: "
+                            "legal_basis must name the law (《...》), is \"",
+                            a.legal_basis(), "\""));
+    }
+    if (a.consent_required()) {
+      AddError(where, entity,
+               "consent_exempt_classes contradicts consent_required: true");
+    }
+    absl::flat_hash_set<std::string> seen;
+    for (const std::string& id : a.consent_exempt_classes()) {
+      const datarun::v1::DataClass* cls = nullptr;
+      for (const auto& c : catalog_.data_classes()) {
+        if (c.id() == id) cls = &c;
+      }
+      if (cls == nullptr) {
+        AddError(where, entity,
+                 absl::StrCat("consent_exempt_classes names \"", id,
+                              "\", which is not a data class of the catalog"));
+        continue;
+      }
+      if (!seen.insert(id).second) {
+        AddError(
+            where, entity,
+            absl::StrCat("consent_exempt_classes lists \"", id, "\" twice"));
+      }
+      if (!cls->consent_required()) {
+        AddError(where, entity,
+                 absl::StrCat("consent_exempt_classes names \"", id,
+                              "\", which is not consent_required (nothing "
+                              "to exempt)"));
+      }
+      bool disclosed = false;
+      for (const auto& ac : a.classes()) {
+        if (ac.data_class() == id) disclosed = !ac.fields().empty();
+      }
+      if (!disclosed) {
+        AddError(where, entity,
+                 absl::StrCat("consent_exempt_classes names \"", id,
+                              "\", which the agreement does not disclose "
+                              "(list it under classes with its fields)"));
+      }
     }
   }
 

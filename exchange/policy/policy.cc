@@ -100,11 +100,33 @@ absl::StatusOr<std::unique_ptr<Policy>> Policy::Create(
       g.mask = std::move(*mask);
       if (!g.mask.empty()) {
         plan->profile_read.insert(ac.data_class());
-        if (a.consent_required() || g.data_class->consent_required()) {
+        // The catalog checker refuses an exemption in an agreement that
+        // requires consent, so agreement-level consent is never exempted.
+        const bool exempt =
+            !a.consent_required() &&
+            Contains(a.consent_exempt_classes(), ac.data_class());
+        if (a.consent_required() ||
+            (g.data_class->consent_required() && !exempt)) {
           plan->profile_consent.push_back(ac.data_class());
+        } else if (g.data_class->consent_required()) {
+          plan->profile_exempted.push_back(ac.data_class());
         }
       }
       plan->classes.emplace(ac.data_class(), std::move(g));
+    }
+    for (const std::string& cls : plan->matter->data_classes()) {
+      if (plan->profile_read.contains(cls)) {
+        plan->dossier_classes.push_back(cls);
+      }
+    }
+    for (const auto& t : c.certificate_templates()) {
+      for (const auto& src : t.sources()) {
+        if (std::find(plan->profile_exempted.begin(),
+                      plan->profile_exempted.end(),
+                      src.data_class()) != plan->profile_exempted.end()) {
+          plan->template_exempted[t.id()].push_back(src.data_class());
+        }
+      }
     }
     plan->profile_read.insert(std::string(kConsentClass));
     plan->profile_read.insert(std::string(kDelegationClass));
@@ -129,7 +151,23 @@ absl::StatusOr<std::unique_ptr<Policy>> Policy::Create(
       }
     }
   }
+  for (const auto& t : c.certificate_templates()) {
+    if (!policy->templates_.emplace(t.id(), &t).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("certificate template ", t.id(), " is defined twice"));
+    }
+    auto& read = policy->template_read_[t.id()];
+    read.insert(std::string(kConsentClass));
+    read.insert(std::string(kDelegationClass));
+    for (const auto& src : t.sources()) read.insert(src.data_class());
+  }
   return policy;
+}
+
+const datarun::v1::CertificateTemplate* Policy::FindTemplate(
+    absl::string_view id) const {
+  auto it = templates_.find(id);
+  return it == templates_.end() ? nullptr : it->second;
 }
 
 const VerificationPredicate* Policy::FindPredicate(absl::string_view id) const {
@@ -281,6 +319,9 @@ RequestGrant Policy::CheckRequest(const QueryRequest& request,
                                  " covers no field to disclose"));
       }
       g.consent_classes = plan->profile_consent;
+      if (!plan->profile_exempted.empty()) {
+        g.consent_exempted = &plan->profile_exempted;
+      }
       g.read_classes = &plan->profile_read;
       break;
     case datarun::v1::QUERY_KIND_VERIFY: {
@@ -329,6 +370,11 @@ RequestGrant Policy::CheckRequest(const QueryRequest& request,
       g.read_classes = &predicate_read_.at(p->id());
       break;
     }
+    case datarun::v1::QUERY_KIND_CERTIFICATE:
+    case datarun::v1::QUERY_KIND_DOSSIER:
+      CheckDocumentKind(request, &g);
+      if (!g.decision.rule.empty()) return g;  // denied
+      break;
     default:
       return deny(kRuleUnsupportedKind,
                   absl::StrCat("query kind ",

@@ -6,13 +6,16 @@
 //  1. CheckRequest (request-level): signature of the requesting department,
 //     freshness, known requester and matter, a live sharing agreement of the
 //     requester for the matter, identity assurance, proxy allowed, kind and
-//     predicate coverage and parameters.
+//     predicate coverage and parameters; CERTIFICATE: the template exists and
+//     the agreement covers every class and field it draws on; DOSSIER: the
+//     agreement allows dossiers.
 //  2. CheckSubject (per subject): given the subject's consent_grant and
 //     delegation records (the resolver reads them in the same prefix scan as
 //     the data), a live delegation to the agent for proxy requests and a live
-//     consent when the agreement requires one, or (PROFILE) a disclosed class
-//     is consent_required. VERIFY discloses no payload, so a class's own
-//     consent flag does not apply to it.
+//     consent when the agreement requires one, or (PROFILE, CERTIFICATE,
+//     DOSSIER) a disclosed class is consent_required and not exempted by the
+//     agreement's statute (consent_exempt_classes). VERIFY discloses no
+//     payload, so a class's own consent flag does not apply to it.
 // Every denial names a rule id of rules.h plus a message naming the entity
 // at fault. Precomputes per-agreement field masks at Create.
 //
@@ -74,8 +77,16 @@ struct AgreementPlan {
   // gating classes: what the resolver reads for a profile.
   absl::flat_hash_set<std::string> profile_read;
   // Classes a PROFILE discloses that need consent (class flag, or all of
-  // them when the agreement requires consent).
+  // them when the agreement requires consent), less the exempted ones.
   std::vector<std::string> profile_consent;
+  // Consent-required classes a PROFILE discloses without consent under the
+  // agreement's statutory exemption (consent_exempt_classes).
+  std::vector<std::string> profile_exempted;
+  // DOSSIER: the classes it discloses, in the matter's order.
+  std::vector<std::string> dossier_classes;
+  // Template id -> the consent-required classes it draws on that this
+  // agreement exempts (only templates with any).
+  absl::flat_hash_map<std::string, std::vector<std::string>> template_exempted;
 };
 
 // The outcome of CheckRequest.
@@ -88,6 +99,16 @@ struct RequestGrant {
   // What the resolver must read for each subject (data + gating classes);
   // points into the Policy.
   const absl::flat_hash_set<std::string>* read_classes = nullptr;
+  // Consent-required classes the answer may use without the subject's
+  // consent, under the agreement's statutory exemption (the audit event
+  // records those it used, with the agreement's legal_basis). Null: none.
+  // Points into the Policy: a profile answer must not copy it.
+  const std::vector<std::string>* consent_exempted = nullptr;
+  // CERTIFICATE: the template (every class and field of it is covered).
+  const datarun::v1::CertificateTemplate* certificate_template = nullptr;
+  // DOSSIER: the sections' classes, in the matter's order (plan->classes
+  // holds their masks).
+  const std::vector<std::string>* dossier_classes = nullptr;
 };
 
 struct PolicyOptions {
@@ -125,6 +146,8 @@ class Policy {
   const catalog::CatalogIndex& catalog() const { return catalog_; }
   const datarun::v1::VerificationPredicate* FindPredicate(
       absl::string_view id) const;
+  const datarun::v1::CertificateTemplate* FindTemplate(
+      absl::string_view id) const;
 
  private:
   Policy(const catalog::CatalogIndex& catalog, const seal::SealKeyring& keyring,
@@ -132,6 +155,10 @@ class Policy {
       : catalog_(catalog), keyring_(keyring), options_(options) {}
 
   Decision CheckSignature(const datarun::v1::QueryRequest& request) const;
+  // CheckRequest's kind-specific part for CERTIFICATE and DOSSIER
+  // (document_policy.cc); `g->plan` is set.
+  void CheckDocumentKind(const datarun::v1::QueryRequest& request,
+                         RequestGrant* g) const;
 
   const catalog::CatalogIndex& catalog_;
   const seal::SealKeyring& keyring_;
@@ -145,6 +172,11 @@ class Policy {
   // Predicate id -> the classes it reads plus the gating classes.
   absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>>
       predicate_read_;
+  absl::flat_hash_map<std::string, const datarun::v1::CertificateTemplate*>
+      templates_;
+  // Template id -> its source classes plus the gating classes.
+  absl::flat_hash_map<std::string, absl::flat_hash_set<std::string>>
+      template_read_;
 };
 
 // Signs `request` for its requester: sets key_id and signature over

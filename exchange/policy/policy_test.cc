@@ -326,8 +326,9 @@ TEST_F(PolicyTest, VerificationOnlyAgreementDisclosesNothing) {
 }
 
 TEST_F(PolicyTest, UnsupportedKinds) {
+  // USAGE is answered from the audit trail, not by the resolver.
   QueryRequest r = Profile("civil_affairs", "test_open_matter");
-  r.set_kind(datarun::v1::QUERY_KIND_CERTIFICATE);
+  r.set_kind(datarun::v1::QUERY_KIND_USAGE);
   Resign(&r);
   EXPECT_DENIED(Decide(r), kRuleUnsupportedKind);
   r.set_kind(datarun::v1::QUERY_KIND_PROFILE);
@@ -375,6 +376,170 @@ TEST_F(PolicyTest, AgreementMaskKeepsOnlyCoveredFieldsFieldByField) {
   EXPECT_TRUE(g.plan->classes.at("criminal_record_status").mask.empty());
   EXPECT_FALSE(g.plan->profile_read.contains("criminal_record_status"));
   EXPECT_TRUE(g.plan->profile_read.contains("vehicle_registration"));
+}
+
+// Certificates and dossiers, on the shipped catalog's own matters: the
+// court filing agreement (dossiers, statutory consent exemption for real
+// estate), the real-estate transfer agreement (consent for real estate) and
+// the retirement pension claim (social insurance certificate).
+class DocumentPolicyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto f = testing::Fixture::Create(
+        testing::kShippedMatters,
+        {"courts", "natural_resources", "human_resources_social_security",
+         "civil_affairs"});
+    ASSERT_TRUE(f.ok()) << f.status();
+    fixture_ = f->release();
+  }
+  static void TearDownTestSuite() { delete fixture_; }
+
+  // Face-checked (several of these matters require it), signed.
+  QueryRequest Request(const std::string& dept, const std::string& matter,
+                       datarun::v1::QueryKind kind,
+                       const std::vector<std::string>& subjects = {
+                           CitizenId(1)}) {
+    QueryRequest r = fixture_->Request(dept, matter, kind, subjects, kNow);
+    r.set_identity_assurance(datarun::v1::IDENTITY_ASSURANCE_FACE);
+    fixture_->Sign(&r);
+    return r;
+  }
+  QueryRequest Certificate(const std::string& dept, const std::string& matter,
+                           const std::string& template_id) {
+    QueryRequest r = Request(dept, matter, datarun::v1::QUERY_KIND_CERTIFICATE);
+    r.set_template_id(template_id);
+    fixture_->Sign(&r);
+    return r;
+  }
+  QueryRequest Dossier(const std::string& dept, const std::string& matter) {
+    return Request(dept, matter, datarun::v1::QUERY_KIND_DOSSIER);
+  }
+  Decision Decide(const QueryRequest& r,
+                  const std::vector<Record>& gating = {}) {
+    RequestGrant g = fixture_->policy().CheckRequest(r, kNow);
+    if (!g.decision.allowed) return g.decision;
+    return fixture_->policy().CheckSubject(g, r, r.subjects(0), gating, kNow);
+  }
+  Record Consent(const std::string& grantee, const std::string& matter) {
+    return ConsentRecord(fixture_->catalog(), CitizenId(1), "consent-1",
+                         grantee, matter, kNow - absl::Hours(1),
+                         kNow + absl::Hours(24));
+  }
+
+  static testing::Fixture* fixture_;
+};
+
+testing::Fixture* DocumentPolicyTest::fixture_ = nullptr;
+
+TEST_F(DocumentPolicyTest, CertificateTemplateMustExistAndBeFullyCovered) {
+  EXPECT_ALLOWED(
+      Decide(Certificate("courts", "court_case_filing", "entity_roles")),
+      "ag_court_case_filing");
+  EXPECT_DENIED(Decide(Certificate("courts", "court_case_filing", "")),
+                kRuleUnknownTemplate);
+  EXPECT_DENIED(
+      Decide(Certificate("courts", "court_case_filing", "birth_certificate")),
+      kRuleUnknownTemplate);
+  // The court sees name, gender, birth date and address, not the household
+  // number the resident certificate shows.
+  Decision d = Decide(
+      Certificate("courts", "court_case_filing", "resident_population_info"));
+  EXPECT_DENIED(d, kRuleTemplateNotCovered);
+  EXPECT_NE(d.message.find("household_registration.household_number"),
+            std::string::npos)
+      << d.message;
+  // An agreement for another matter of the same department covers nothing
+  // of it.
+  EXPECT_DENIED(Decide(Certificate("human_resources_social_security",
+                                   "retirement_pension_claim", "entity_roles")),
+                kRuleTemplateNotCovered);
+  EXPECT_ALLOWED(Decide(Certificate("human_resources_social_security",
+                                    "retirement_pension_claim",
+                                    "social_insurance_contribution")),
+                 "ag_retirement_pension_claim");
+  // No agreement at all for the matter.
+  EXPECT_DENIED(
+      Decide(Certificate("civil_affairs", "court_case_filing", "entity_roles")),
+      kRuleNoAgreement);
+}
+
+TEST_F(DocumentPolicyTest, CertificateOfConsentClassNeedsConsent) {
+  QueryRequest r =
+      Certificate("natural_resources", "real_estate_transfer_registration",
+                  "real_estate_ownership");
+  RequestGrant g = fixture_->policy().CheckRequest(r, kNow);
+  ASSERT_TRUE(g.decision.allowed) << g.decision.message;
+  EXPECT_EQ(g.consent_classes, std::vector<std::string>{"real_estate_title"});
+  EXPECT_EQ(g.consent_exempted, nullptr);
+  EXPECT_DENIED(Decide(r), kRuleConsentMissing);
+  EXPECT_ALLOWED(Decide(r, {Consent("natural_resources",
+                                    "real_estate_transfer_registration")}),
+                 "ag_real_estate_transfer_registration");
+}
+
+TEST_F(DocumentPolicyTest, StatutoryExemptionOnlyWhereTheAgreementNamesIt) {
+  // The court's agreement names 《民事诉讼法》 and exempts real estate: the
+  // same certificate needs no consent there, and the grant says why.
+  QueryRequest r =
+      Certificate("courts", "court_case_filing", "real_estate_ownership");
+  RequestGrant g = fixture_->policy().CheckRequest(r, kNow);
+  ASSERT_TRUE(g.decision.allowed) << g.decision.message;
+  EXPECT_TRUE(g.consent_classes.empty());
+  ASSERT_NE(g.consent_exempted, nullptr);
+  EXPECT_EQ(*g.consent_exempted, std::vector<std::string>{"real_estate_title"});
+  EXPECT_ALLOWED(Decide(r), "ag_court_case_filing");
+  // Its profile and dossier too.
+  for (auto kind :
+       {datarun::v1::QUERY_KIND_PROFILE, datarun::v1::QUERY_KIND_DOSSIER}) {
+    QueryRequest p = Request("courts", "court_case_filing", kind);
+    g = fixture_->policy().CheckRequest(p, kNow);
+    ASSERT_TRUE(g.decision.allowed) << g.decision.message;
+    EXPECT_TRUE(g.consent_classes.empty());
+    ASSERT_NE(g.consent_exempted, nullptr);
+    EXPECT_EQ(*g.consent_exempted,
+              std::vector<std::string>{"real_estate_title"});
+    EXPECT_ALLOWED(Decide(p), "ag_court_case_filing");
+  }
+  // Low-income assistance also discloses real estate, under no statute that
+  // overrides consent: consent stays required.
+  QueryRequest li =
+      Request("civil_affairs", "low_income_assistance_application",
+              datarun::v1::QUERY_KIND_PROFILE);
+  g = fixture_->policy().CheckRequest(li, kNow);
+  ASSERT_TRUE(g.decision.allowed) << g.decision.message;
+  EXPECT_EQ(g.consent_exempted, nullptr);
+  EXPECT_DENIED(Decide(li), kRuleConsentMissing);
+}
+
+TEST_F(DocumentPolicyTest, DossierOnlyUnderAnAgreementThatAllowsIt) {
+  RequestGrant g = fixture_->policy().CheckRequest(
+      Dossier("courts", "court_case_filing"), kNow);
+  ASSERT_TRUE(g.decision.allowed) << g.decision.message;
+  ASSERT_NE(g.dossier_classes, nullptr);
+  EXPECT_EQ(
+      *g.dossier_classes,
+      (std::vector<std::string>{"household_registration", "resident_population",
+                                "vehicle_registration", "real_estate_title",
+                                "entity_role_holding"}));
+  Decision d =
+      Decide(Dossier("natural_resources", "real_estate_transfer_registration"));
+  EXPECT_DENIED(d, kRuleDossierNotAllowed);
+  EXPECT_NE(d.message.find("ag_real_estate_transfer_registration"),
+            std::string::npos);
+  EXPECT_DENIED(Decide(Dossier("civil_affairs", "court_case_filing")),
+                kRuleNoAgreement);
+}
+
+TEST_F(DocumentPolicyTest, DocumentsAreAboutExactlyOneSubject) {
+  QueryRequest r =
+      Request("courts", "court_case_filing", datarun::v1::QUERY_KIND_DOSSIER,
+              {CitizenId(1), CitizenId(2)});
+  EXPECT_DENIED(Decide(r), kRuleBadSubject);
+  r = Certificate("courts", "court_case_filing", "entity_roles");
+  r.add_subjects()->set_id(CitizenId(2));
+  r.mutable_subjects(1)->set_kind(datarun::v1::SUBJECT_KIND_CITIZEN);
+  fixture_->Sign(&r);
+  EXPECT_DENIED(Decide(r), kRuleBadSubject);
 }
 
 TEST(PolicyCreate, RejectsAgreementWithUnknownField) {

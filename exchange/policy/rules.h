@@ -56,6 +56,27 @@ inline constexpr absl::string_view kRulePredicateNotCovered =
 inline constexpr absl::string_view kRuleBadParameter = "policy.bad_parameter";
 // A multi-subject request where another subject was denied: all or nothing.
 inline constexpr absl::string_view kRuleBatchDenied = "policy.batch_denied";
+// CERTIFICATE: the template is not in the catalog.
+inline constexpr absl::string_view kRuleUnknownTemplate =
+    "policy.unknown_template";
+// CERTIFICATE: the agreement does not cover a class or field the template
+// draws on.
+inline constexpr absl::string_view kRuleTemplateNotCovered =
+    "policy.template_not_covered";
+// DOSSIER: the agreement does not allow dossiers (allows_dossier).
+inline constexpr absl::string_view kRuleDossierNotAllowed =
+    "policy.dossier_not_allowed";
+
+// Not policy but the exchange's own refusals to issue a sealed document,
+// decided by the resolver after the policy allowed the request; audited like
+// denials.
+// CERTIFICATE: the subject has no record of a class the template needs (and
+// whose absence the template does not certify), so there is nothing to
+// certify; DOSSIER: no record of the subject in any of its classes.
+inline constexpr absl::string_view kRuleNoRecord = "certificate.no_record";
+// The exchange holds no seal (private key) of the department that must seal
+// the document: the template's issuer, or the dossier department.
+inline constexpr absl::string_view kRuleNoSeal = "document.no_seal";
 
 }  // namespace datarun::policy
 

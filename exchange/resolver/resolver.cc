@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "exchange/policy/rules.h"
+#include "exchange/resolver/document_answer.h"
 #include "exchange/resolver/predicate.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/time_util.h"
@@ -198,6 +199,19 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
           dc->add_record_keys(r.record_key());
         }
       }
+    } else if (request.kind() == datarun::v1::QUERY_KIND_CERTIFICATE ||
+               request.kind() == datarun::v1::QUERY_KIND_DOSSIER) {
+      // One subject (CheckRequest); the exchange may still refuse to seal.
+      ASSIGN_OR_RETURN(policy::Decision d,
+                       AnswerDocument(catalog_, options_.seals, grant, request,
+                                      work[0].data, now, &work[0].event,
+                                      &response));
+      if (!d.allowed) {
+        response.set_decision(datarun::v1::DECISION_DENY);
+        response.set_denial_rule(d.rule);
+        response.set_denial_reason(d.message);
+        work[0].decision = std::move(d);
+      }
     } else {  // VERIFY (CheckRequest allows no other kind)
       // A multi-subject VERIFY answers TRUE only when it holds for every
       // subject; UNKNOWN wins over FALSE only when no subject is FALSE.
@@ -236,6 +250,7 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
     w.event.set_decision(w.decision.allowed ? datarun::v1::DECISION_ALLOW
                                             : datarun::v1::DECISION_DENY);
     w.event.set_rule(w.decision.rule);
+    AnnotateEvent(grant, request, w.decision, &w.event);
     ASSIGN_OR_RETURN(datarun::v1::ChainLink link,
                      audit_.Record(w.partition, std::move(w.event)));
     absl::StrAppend(&ids, ids.empty() ? "" : ",", link.partition(), "-",

@@ -4,7 +4,8 @@
 //   CheckRequest -> per subject: one prefix scan of the subject's records
 //   (data classes + consent_grant + delegation) -> CheckSubject ->
 //   PROFILE: unpack, mask by the agreement, repack, provenance per record;
-//   VERIFY: evaluate the predicate, evidence provenance, no payload ->
+//   VERIFY: evaluate the predicate, evidence provenance, no payload;
+//   CERTIFICATE / DOSSIER: a sealed document (document_answer.h) ->
 //   one AuditEvent per subject, appended to the chain of the subject's
 //   partition and acknowledged by the audit sink -> response.
 // A denied request gets a response with the rule and message and no data,
@@ -31,6 +32,7 @@
 #include "exchange/audit/audit_log.h"
 #include "exchange/catalog/catalog.h"
 #include "exchange/policy/policy.h"
+#include "exchange/resolver/document_answer.h"
 #include "exchange/state/state_store.h"
 #include "proto/datarun/v1/query.pb.h"
 
@@ -44,6 +46,9 @@ using PartitionFn = std::function<int32_t(absl::string_view subject_id)>;
 struct ResolverOptions {
   // The exchange's clock; tests pin it.
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Seals for CERTIFICATE and DOSSIER answers (document_answer.h); without
+  // signers those are refused with document.no_seal.
+  DocumentSeals seals;
 };
 
 class Resolver {

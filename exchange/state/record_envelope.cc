@@ -19,7 +19,8 @@ enum : uint32_t {
   kTraceId = 9,
 };
 enum : uint32_t { kSubjectKind = 1, kSubjectId = 2 };
-enum : uint32_t { kAnyTypeUrl = 1 };
+enum : uint32_t { kAnyTypeUrl = 1, kAnyValue = 2 };
+enum : uint32_t { kSeconds = 1, kNanos = 2 };
 
 enum WireType : uint32_t {
   kVarint = 0,
@@ -228,16 +229,34 @@ absl::Status DecodeRecordEnvelope(absl::string_view bytes,
             return String(in, &out->record_key);
           case kEventTime:
             // Timestamp: two varints; protobuf checks only their structure.
-            return sub(in, "Record.event_time", [](uint32_t, Reader&, size_t) {
-              return Field::kUnknown;
-            });
+            out->has_event_time = true;
+            return sub(in, "Record.event_time",
+                       [&](uint32_t t, Reader& tr, size_t) {
+                         uint64_t v;
+                         if (t == (kSeconds << 3 | kVarint)) {
+                           if (!tr.Varint(&v)) return Field::kBad;
+                           out->event_time_seconds = static_cast<int64_t>(v);
+                           return Field::kOk;
+                         }
+                         if (t == (kNanos << 3 | kVarint)) {
+                           if (!tr.Varint(&v)) return Field::kBad;
+                           out->event_time_nanos = static_cast<int32_t>(v);
+                           return Field::kOk;
+                         }
+                         return Field::kUnknown;
+                       });
           case kPayload: {
             Field f =
                 sub(in, "Record.payload", [&](uint32_t t, Reader& ar, size_t) {
                   if (t == (kAnyTypeUrl << 3 | kLengthDelimited)) {
                     return String(ar, &out->payload_type_url);
                   }
-                  return Field::kUnknown;  // value: bytes, not decoded
+                  if (t == (kAnyValue << 3 | kLengthDelimited)) {
+                    // Bytes: no UTF-8 check, and not decoded.
+                    return ar.Bytes(&out->payload_value) ? Field::kOk
+                                                         : Field::kBad;
+                  }
+                  return Field::kUnknown;
                 });
             if (f == Field::kOk) {
               ++out->payload_fields;

@@ -2,8 +2,9 @@
 // fields ingest checks and the state keys on, as views into the bytes,
 // without building a Record (no allocation, no copy of the payload).
 //
-// Callers: exchange/ingest (checks every consumed message with it) and the
-// RocksDB state store (keys and tombstones of RecordWrite::bytes). Pure
+// Callers: exchange/ingest (checks every consumed message with it), the
+// RocksDB state store (keys and tombstones of RecordWrite::bytes) and the
+// resolver's PROFILE answer (provenance, payload masked on the wire). Pure
 // functions; safe from any thread.
 //
 // Accepts exactly what Record::ParseFromString accepts (the unit test holds
@@ -32,6 +33,12 @@ struct RecordEnvelope {
   uint64_t source_version = 0;
   int op = 0;  // datarun.v1.Record.Op
   absl::string_view payload_type_url;
+  // The payload's value: the typed department message, still serialized.
+  absl::string_view payload_value;
+  // Record.event_time, its occurrences merged as protobuf merges them.
+  bool has_event_time = false;
+  int64_t event_time_seconds = 0;
+  int32_t event_time_nanos = 0;
   // Where the payload field (8) sits in the bytes, so that a tombstone can
   // be the same bytes without it. payload_fields counts its occurrences;
   // [payload_begin, payload_end) is the only one when it is 1.

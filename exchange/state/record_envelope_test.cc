@@ -54,6 +54,10 @@ void ExpectSame(const Record& r, const RecordEnvelope& e) {
   EXPECT_EQ(e.source_version, r.source_version());
   EXPECT_EQ(e.op, r.op());
   EXPECT_EQ(e.payload_type_url, r.payload().type_url());
+  EXPECT_EQ(e.payload_value, r.payload().value());
+  EXPECT_EQ(e.has_event_time, r.has_event_time());
+  EXPECT_EQ(e.event_time_seconds, r.event_time().seconds());
+  EXPECT_EQ(e.event_time_nanos, r.event_time().nanos());
 }
 
 TEST(RecordEnvelopeTest, MatchesProtobufOnValidRecords) {
@@ -96,12 +100,16 @@ TEST(RecordEnvelopeTest, FollowsProtobufMergeAndUnknownFieldRules) {
   first.mutable_subject()->set_id("A");
   first.set_data_class("c1");
   first.set_source_version(5);
+  first.mutable_event_time()->set_seconds(1);
+  first.mutable_event_time()->set_nanos(2);
   Record second;
   second.mutable_subject()->set_id("B");  // kind stays CITIZEN (merge)
   second.set_data_class("c2");
   second.mutable_payload()->set_type_url("t/1");
+  second.mutable_payload()->set_value("v1");
   Record third;
   third.mutable_payload()->set_type_url("t/2");
+  third.mutable_event_time()->set_nanos(9);
   std::string bytes = first.SerializeAsString() + second.SerializeAsString() +
                       third.SerializeAsString();
   // Unknown: field 5 as length-delimited, field 99 varint, a group 50 with
@@ -118,7 +126,10 @@ TEST(RecordEnvelopeTest, FollowsProtobufMergeAndUnknownFieldRules) {
   EXPECT_EQ(e.subject_id, "B");
   EXPECT_EQ(e.subject_kind, datarun::v1::SUBJECT_KIND_CITIZEN);
   EXPECT_EQ(e.source_version, 5u);
-  EXPECT_EQ(e.payload_fields, 2);  // tombstones then take the slow path
+  EXPECT_EQ(e.event_time_seconds, 1);  // from the first, nanos from the third
+  EXPECT_EQ(e.event_time_nanos, 9);
+  EXPECT_EQ(e.payload_value, "v1");  // the third's Any has no value
+  EXPECT_EQ(e.payload_fields, 2);    // tombstones then take the slow path
 }
 
 TEST(RecordEnvelopeTest, RejectsWhatProtobufRejectsAndNamesWhere) {

@@ -8,6 +8,39 @@ std::string ToString(const TopicPartition& tp) {
   return absl::StrCat(tp.topic, "[", tp.partition, "]");
 }
 
+namespace {
+
+// PollBatch's default: owns copies made by Poll.
+class CopiedBatch : public PolledBatch {
+ public:
+  explicit CopiedBatch(std::vector<Message> messages)
+      : messages_(std::move(messages)) {
+    views_.reserve(messages_.size());
+    for (const Message& m : messages_) {
+      views_.push_back({m.topic, m.partition, m.offset, m.key, m.value});
+    }
+  }
+  Headers headers(size_t i) const override { return messages_[i].headers; }
+  absl::Time timestamp(size_t i) const override {
+    return messages_[i].timestamp;
+  }
+
+ private:
+  std::vector<Message> messages_;
+};
+
+}  // namespace
+
+absl::Status Consumer::PollBatch(size_t max_messages, absl::Duration timeout,
+                                 std::unique_ptr<PolledBatch>* out) {
+  out->reset();
+  std::vector<Message> messages;
+  absl::Status s = Poll(max_messages, timeout, &messages);
+  if (!s.ok()) return s;
+  *out = std::make_unique<CopiedBatch>(std::move(messages));
+  return absl::OkStatus();
+}
+
 bool IsRetriable(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:

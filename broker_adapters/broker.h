@@ -76,6 +76,32 @@ struct Message {
   absl::Time timestamp;  // producer create time (or broker log-append time)
 };
 
+// A consumed record seen in place (Consumer::PollBatch): views into the
+// consumer's own buffers, valid as long as the PolledBatch holding them.
+struct MessageView {
+  absl::string_view topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  absl::string_view key;  // "" for an absent key
+  absl::string_view value;
+};
+
+// Messages returned by Consumer::PollBatch, kept alive (not copied) until
+// the batch is destroyed. Headers and timestamps are decoded on demand:
+// most consumers never look at them. Not thread-safe; may be handed to and
+// destroyed on another thread, but before the Consumer that made it.
+class PolledBatch {
+ public:
+  virtual ~PolledBatch() = default;
+  const std::vector<MessageView>& messages() const { return views_; }
+  size_t size() const { return views_.size(); }
+  virtual Headers headers(size_t i) const = 0;
+  virtual absl::Time timestamp(size_t i) const = 0;
+
+ protected:
+  std::vector<MessageView> views_;
+};
+
 // A record to send. Views only need to live until Send() returns: Send
 // copies everything it keeps.
 struct OutgoingMessage {
@@ -172,6 +198,13 @@ class Consumer {
   // timeout passed.
   virtual absl::Status Poll(size_t max_messages, absl::Duration timeout,
                             std::vector<Message>* out) = 0;
+
+  // Poll without copying: the same messages and rules, returned as views
+  // owned by *out (reset first; empty when the timeout passed). Holding
+  // batches holds the consumer's fetch buffers: callers keep a bounded
+  // number alive. The default copies through Poll.
+  virtual absl::Status PollBatch(size_t max_messages, absl::Duration timeout,
+                                 std::unique_ptr<PolledBatch>* out);
 
   // Next Poll of `tp` (which must be assigned) starts at `offset`.
   virtual absl::Status Seek(const TopicPartition& tp, int64_t offset) = 0;

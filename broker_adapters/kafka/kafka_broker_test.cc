@@ -155,6 +155,94 @@ TEST_F(KafkaBrokerTest, RoundTripKeepsPerKeyOrderHeadersAndMurmur2) {
   EXPECT_EQ(rec.revoked[0].size(), 4u);
 }
 
+// PollBatch hands out views into librdkafka's messages: every byte is the
+// one produced, and a batch's views stay valid while later batches are
+// polled and earlier ones released (the Ingestor holds batches until they
+// are applied). Headers and timestamps are decoded on demand.
+TEST_F(KafkaBrokerTest, PollBatchViewsStayValidUntilTheBatchIsReleased) {
+  ASSERT_TRUE(cluster_->CreateTopic("dr.data.police.vehicle", 3).ok());
+  auto producer = NewProducer();
+  std::vector<std::pair<std::string, std::string>> records;
+  for (int i = 0; i < 3000; ++i) {
+    records.push_back(
+        {absl::StrCat("K", i % 50),
+         std::string(100 + i % 300, static_cast<char>('a' + i % 26))});
+  }
+  records[7].first = "";  // absent key
+  Headers headers = {{"dr-type", "datarun.v1.Vehicle"}, {"empty", ""}};
+  auto reports =
+      ProduceAll(*producer, "dr.data.police.vehicle", records, &headers);
+  std::map<std::pair<int32_t, int64_t>, size_t> by_position;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    ASSERT_TRUE(reports[i].ok()) << reports[i].status();
+    by_position[{reports[i]->partition, reports[i]->offset}] = i;
+  }
+
+  Recorder rec;
+  auto consumer = NewConsumer("g-views");
+  ASSERT_TRUE(consumer->Subscribe({"dr.data.police.vehicle"}, &rec).ok());
+  std::vector<std::unique_ptr<PolledBatch>> held;
+  size_t got = 0;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (got < records.size() && absl::Now() < deadline) {
+    std::unique_ptr<PolledBatch> batch;
+    ASSERT_TRUE(consumer->PollBatch(256, absl::Milliseconds(200), &batch).ok());
+    ASSERT_NE(batch, nullptr);
+    got += batch->size();
+    held.push_back(std::move(batch));
+    // Release the oldest but one, out of order with polling.
+    if (held.size() > 3) held.erase(held.begin() + 1);
+  }
+  ASSERT_EQ(got, records.size());
+  // Check the held batches only now, after many more polls and releases.
+  std::set<size_t> seen;
+  for (const auto& batch : held) {
+    for (size_t j = 0; j < batch->size(); ++j) {
+      const MessageView& m = batch->messages()[j];
+      EXPECT_EQ(m.topic, "dr.data.police.vehicle");
+      auto it = by_position.find({m.partition, m.offset});
+      ASSERT_NE(it, by_position.end());
+      EXPECT_EQ(m.key, records[it->second].first);
+      EXPECT_EQ(m.value, records[it->second].second);
+      EXPECT_EQ(batch->headers(j), headers);
+      EXPECT_LT(absl::Now() - batch->timestamp(j), absl::Minutes(1));
+      seen.insert(it->second);
+    }
+  }
+  EXPECT_GT(seen.size(), 0u);
+  held.clear();  // before the consumer, as PollBatch requires
+  ASSERT_TRUE(consumer->Close().ok());
+}
+
+// The interface's default PollBatch (copies through Poll), on the fake.
+TEST(PollBatchDefaultTest, CopiesThroughPoll) {
+  auto broker = std::make_unique<FakeBroker>();
+  auto admin = broker->NewAdmin();
+  ASSERT_TRUE(admin.ok());
+  ASSERT_TRUE((*admin)->EnsureTopics({{"t", 1}}, absl::Seconds(1)).ok());
+  auto producer = broker->NewProducer({});
+  ASSERT_TRUE(producer.ok());
+  Headers headers = {{"h", "v"}};
+  ProduceAll(**producer, "t", {{"k1", "v1"}, {"k2", "v2"}}, &headers);
+  Recorder rec;
+  auto consumer = broker->NewConsumer({.group_id = "g"});
+  ASSERT_TRUE(consumer.ok());
+  ASSERT_TRUE((*consumer)->Subscribe({"t"}, &rec).ok());
+  std::vector<std::string> values;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (values.size() < 2 && absl::Now() < deadline) {
+    std::unique_ptr<PolledBatch> batch;
+    ASSERT_TRUE(
+        (*consumer)->PollBatch(10, absl::Milliseconds(100), &batch).ok());
+    for (size_t j = 0; j < batch->size(); ++j) {
+      values.emplace_back(batch->messages()[j].value);
+      EXPECT_EQ(batch->messages()[j].topic, "t");
+      EXPECT_EQ(batch->headers(j), headers);
+    }
+  }
+  EXPECT_EQ(values, (std::vector<std::string>{"v1", "v2"}));
+}
+
 TEST_F(KafkaBrokerTest, StartOffsetsSeekPauseResumeWatermarks) {
   ASSERT_TRUE(cluster_->CreateTopic("t", 1).ok());
   auto producer = NewProducer();

@@ -39,6 +39,62 @@ std::vector<TopicPartition> ToVector(
   return out;
 }
 
+// Holds librdkafka's messages (which reference its fetch buffers) and
+// views into them; destroying the batch releases them.
+class KafkaPolledBatch : public PolledBatch {
+ public:
+  ~KafkaPolledBatch() override {
+    for (rd_kafka_message_t* m : owned_) rd_kafka_message_destroy(m);
+  }
+  void Reserve(size_t n) {
+    owned_.reserve(n);
+    views_.reserve(n);
+  }
+  void Add(rd_kafka_message_t* m) {
+    owned_.push_back(m);
+    MessageView& v = views_.emplace_back();
+    // The topic name lives as long as the message's topic handle.
+    v.topic = rd_kafka_topic_name(m->rkt);
+    v.partition = m->partition;
+    v.offset = m->offset;
+    if (m->key != nullptr) {
+      v.key = absl::string_view(static_cast<const char*>(m->key), m->key_len);
+    }
+    if (m->payload != nullptr) {
+      v.value = absl::string_view(static_cast<const char*>(m->payload), m->len);
+    }
+  }
+  Headers headers(size_t i) const override {
+    Headers out;
+    rd_kafka_headers_t* headers = nullptr;
+    if (rd_kafka_message_headers(owned_[i], &headers) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return out;
+    }
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t h = 0;
+         rd_kafka_header_get_all(headers, h, &name, &value, &size) ==
+         RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++h) {
+      out.emplace_back(
+          name, value == nullptr
+                    ? std::string()
+                    : std::string(static_cast<const char*>(value), size));
+    }
+    return out;
+  }
+  absl::Time timestamp(size_t i) const override {
+    rd_kafka_timestamp_type_t type;
+    const int64_t ts = rd_kafka_message_timestamp(owned_[i], &type);
+    return ts >= 0 ? absl::FromUnixMillis(ts) : absl::UnixEpoch();
+  }
+
+ private:
+  std::vector<rd_kafka_message_t*> owned_;
+};
+
 class KafkaConsumer : public Consumer {
  public:
   absl::Status Init(rd_kafka_conf_t* conf) {
@@ -81,28 +137,8 @@ class KafkaConsumer : public Consumer {
   absl::Status Poll(size_t max_messages, absl::Duration timeout,
                     std::vector<Message>* out) override {
     out->clear();
-    if (closed_) return absl::FailedPreconditionError("consumer is closed");
-    if (max_messages == 0) return absl::OkStatus();
-    const absl::Time deadline = absl::Now() + timeout;
-    // Wait for the first message, then take whatever else is already
-    // fetched in one batch call (one queue lock instead of one per
-    // message) without waiting for the batch to fill: latency matters more
-    // than batch size to the callers.
-    rd_kafka_message_t* first = nullptr;
-    while (first == nullptr) {
-      first = rd_kafka_consumer_poll(rk_, TimeoutMs(deadline - absl::Now()));
-      RETURN_IF_ERROR(std::exchange(callback_status_, absl::OkStatus()));
-      if (first == nullptr && absl::Now() >= deadline) return absl::OkStatus();
-    }
-    batch_.resize(max_messages);
-    batch_[0] = first;
-    size_t n = 1;
-    if (max_messages > 1) {
-      const ssize_t more = rd_kafka_consume_batch_queue(
-          queue_, 0, batch_.data() + 1, max_messages - 1);
-      if (more > 0) n += static_cast<size_t>(more);
-    }
-    absl::Status status = std::exchange(callback_status_, absl::OkStatus());
+    size_t n = 0;
+    absl::Status status = Fetch(max_messages, timeout, &n);
     out->reserve(n);
     for (size_t i = 0; i < n; ++i) {
       rd_kafka_message_t* m = batch_[i];
@@ -117,6 +153,27 @@ class KafkaConsumer : public Consumer {
     }
     if (!status.ok()) out->clear();
     return status;
+  }
+
+  absl::Status PollBatch(size_t max_messages, absl::Duration timeout,
+                         std::unique_ptr<PolledBatch>* out) override {
+    out->reset();
+    size_t n = 0;
+    absl::Status status = Fetch(max_messages, timeout, &n);
+    auto batch = std::make_unique<KafkaPolledBatch>();
+    batch->Reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      rd_kafka_message_t* m = batch_[i];
+      if (status.ok() && m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        batch->Add(m);  // owned by the batch from here
+        continue;
+      }
+      if (status.ok()) status = HandleError(m);
+      rd_kafka_message_destroy(m);
+    }
+    if (!status.ok()) return status;  // the batch frees what it took
+    *out = std::move(batch);
+    return absl::OkStatus();
   }
 
   absl::Status Seek(const TopicPartition& tp, int64_t offset) override {
@@ -241,6 +298,37 @@ class KafkaConsumer : public Consumer {
                         << rd_kafka_message_errstr(m);
         return absl::OkStatus();
     }
+  }
+
+  // Waits up to `timeout` for the first message, then takes whatever else
+  // is already fetched in one batch call (one queue lock instead of one per
+  // message) without waiting for the batch to fill: latency matters more
+  // than batch size to the callers. The n messages are in batch_[0, n) and
+  // owned by the caller, also when an error is returned.
+  absl::Status Fetch(size_t max_messages, absl::Duration timeout, size_t* n) {
+    *n = 0;
+    if (closed_) return absl::FailedPreconditionError("consumer is closed");
+    if (max_messages == 0) return absl::OkStatus();
+    const absl::Time deadline = absl::Now() + timeout;
+    rd_kafka_message_t* first = nullptr;
+    while (first == nullptr) {
+      first = rd_kafka_consumer_poll(rk_, TimeoutMs(deadline - absl::Now()));
+      absl::Status s = std::exchange(callback_status_, absl::OkStatus());
+      if (!s.ok()) {
+        if (first != nullptr) rd_kafka_message_destroy(first);
+        return s;
+      }
+      if (first == nullptr && absl::Now() >= deadline) return absl::OkStatus();
+    }
+    batch_.resize(max_messages);
+    batch_[0] = first;
+    *n = 1;
+    if (max_messages > 1) {
+      const ssize_t more = rd_kafka_consume_batch_queue(
+          queue_, 0, batch_.data() + 1, max_messages - 1);
+      if (more > 0) *n += static_cast<size_t>(more);
+    }
+    return std::exchange(callback_status_, absl::OkStatus());
   }
 
   static void Append(const rd_kafka_message_t* m, std::vector<Message>* out) {

@@ -90,7 +90,7 @@ absl::Status Ingestor::Run(const std::atomic<bool>* stop) {
     pthread_setname_np(pthread_self(), "dr-apply");  // for top, perf
     ApplierLoop();
   });
-  std::vector<broker::Message> messages;
+  std::unique_ptr<broker::PolledBatch> polled;
   while (!stop->load() && fatal().ok()) {
     auto queue_full = [this] {
       absl::MutexLock lock(&mu_);
@@ -127,8 +127,8 @@ absl::Status Ingestor::Run(const std::atomic<bool>* stop) {
     if (carry_.messages < options_.max_batch_messages) {
       const size_t want = options_.max_batch_messages - carry_.messages;
       const absl::Time t0 = absl::Now();
-      absl::Status s = consumer_->Poll(
-          want, full ? absl::ZeroDuration() : options_.poll_timeout, &messages);
+      absl::Status s = consumer_->PollBatch(
+          want, full ? absl::ZeroDuration() : options_.poll_timeout, &polled);
       const absl::Time t1 = absl::Now();
       const uint64_t cpu1 = ThreadCpuMicros();
       counters_.poll_micros.fetch_add(absl::ToInt64Microseconds(t1 - t0));
@@ -138,7 +138,12 @@ absl::Status Ingestor::Run(const std::atomic<bool>* stop) {
         break;
       }
       ready_.store(true);
-      for (auto& m : messages) AddMessage(m, &carry_);
+      if (polled != nullptr && polled->size() > 0) {
+        for (size_t i = 0; i < polled->size(); ++i) {
+          AddMessage(*polled, i, &carry_);
+        }
+        carry_.polled.push_back(std::move(polled));
+      }
       counters_.check_micros.fetch_add(
           absl::ToInt64Microseconds(absl::Now() - t1));
       counters_.check_cpu_micros.fetch_add(ThreadCpuMicros() - cpu1);
@@ -159,6 +164,13 @@ absl::Status Ingestor::Run(const std::atomic<bool>* stop) {
   applier.join();
   absl::Status flushed = dlq_producer_->Flush(options_.dlq_flush_timeout);
   if (!flushed.ok()) DR_LOG(WARNING) << "ingest: DLQ flush: " << flushed;
+  // Consumed messages go back before their consumer.
+  carry_ = Batch();
+  {
+    absl::MutexLock lock(&mu_);
+    queue_.clear();
+    spent_.clear();
+  }
   consumer_.reset();
   dlq_producer_.reset();
   DR_LOG(INFO) << "ingest: stopped after " << counters_.messages.load()
@@ -168,46 +180,58 @@ absl::Status Ingestor::Run(const std::atomic<bool>* stop) {
   return fatal();
 }
 
-void Ingestor::AddMessage(broker::Message& message, Batch* batch) {
-  TopicPartition tp{message.topic, message.partition};
-  auto [it, inserted] = batch->index.try_emplace(
-      tp, static_cast<int>(batch->batch.offsets.size()));
-  if (inserted) {
-    state::OffsetAdvance adv;
-    adv.topic = message.topic;
-    adv.partition = message.partition;
-    batch->batch.offsets.push_back(std::move(adv));
+void Ingestor::AddMessage(const broker::PolledBatch& polled, size_t i,
+                          Batch* batch) {
+  const broker::MessageView& message = polled.messages()[i];
+  if (message.topic.data() != batch->last_topic ||
+      message.partition != batch->last_partition) {
+    auto [it, inserted] = batch->index.try_emplace(
+        std::make_pair(message.topic, message.partition),
+        static_cast<int>(batch->batch.offsets.size()));
+    if (inserted) {
+      state::OffsetAdvance adv;
+      adv.topic = std::string(message.topic);
+      adv.partition = message.partition;
+      batch->batch.offsets.push_back(std::move(adv));
+    }
+    batch->last_topic = message.topic.data();
+    batch->last_partition = message.partition;
+    batch->last_index = it->second;
   }
-  state::OffsetAdvance& adv = batch->batch.offsets[it->second];
+  state::OffsetAdvance& adv = batch->batch.offsets[batch->last_index];
   adv.next_offset = message.offset + 1;
   ++adv.messages;
   ++batch->messages;
 
-  state::RecordWrite write;
+  if (batch->batch.records.capacity() == 0) {
+    batch->batch.records.reserve(options_.max_batch_messages);
+  }
+  state::RecordWrite& write = batch->batch.records.emplace_back();
   Rejection rejection;
-  if (CheckMessage(message, *classes_, validate_subject_, &write.record,
+  if (CheckMessage(message, *classes_, validate_subject_, &write.envelope,
                    &rejection)) {
     write.partition = message.partition;
-    write.source = it->second;
-    write.serialized = std::move(message.value);
-    batch->batch.records.push_back(std::move(write));
+    write.source = batch->last_index;
+    write.bytes = message.value;
     return;
   }
+  batch->batch.records.pop_back();
   ++adv.rejected;
   ++batch->rejected;
   counters_.rejected[static_cast<int>(rejection.reason)].fetch_add(1);
-  SendToDlq(message, rejection);
+  SendToDlq(polled, i, rejection);
 }
 
-void Ingestor::SendToDlq(const broker::Message& message,
+void Ingestor::SendToDlq(const broker::PolledBatch& polled, size_t i,
                          const Rejection& rejection) {
+  const broker::MessageView& message = polled.messages()[i];
   std::string dept = DlqDepartment(message.topic);
   if (!known_departments_.contains(dept)) dept = "unknown";
   const std::string topic = absl::StrCat("dr.dlq.", dept);
-  broker::Headers headers = message.headers;
+  broker::Headers headers = polled.headers(i);
   headers.emplace_back("dr-dlq-reason", RejectReasonName(rejection.reason));
   headers.emplace_back("dr-dlq-detail", rejection.detail);
-  headers.emplace_back("dr-dlq-topic", message.topic);
+  headers.emplace_back("dr-dlq-topic", std::string(message.topic));
   headers.emplace_back("dr-dlq-partition", absl::StrCat(message.partition));
   headers.emplace_back("dr-dlq-offset", absl::StrCat(message.offset));
   broker::OutgoingMessage out;

@@ -121,7 +121,16 @@ class Ingestor : private broker::RebalanceHandler {
  private:
   struct Batch {
     state::IngestBatch batch;
-    absl::flat_hash_map<broker::TopicPartition, int> index;
+    // The consumed messages the records view into (no copies); released
+    // with the batch, after it is applied.
+    std::vector<std::unique_ptr<broker::PolledBatch>> polled;
+    // Topic partition -> index in batch.offsets; the topic views point
+    // into `polled`.
+    absl::flat_hash_map<std::pair<absl::string_view, int32_t>, int> index;
+    // The last lookup: messages come in runs of one partition.
+    const char* last_topic = nullptr;
+    int32_t last_partition = -1;
+    int last_index = -1;
     uint64_t rejected = 0;
     size_t messages = 0;
   };
@@ -131,8 +140,9 @@ class Ingestor : private broker::RebalanceHandler {
   void OnRevoked(
       const std::vector<broker::TopicPartition>& partitions) override;
 
-  void AddMessage(broker::Message& message, Batch* batch);
-  void SendToDlq(const broker::Message& message, const Rejection& rejection);
+  void AddMessage(const broker::PolledBatch& polled, size_t i, Batch* batch);
+  void SendToDlq(const broker::PolledBatch& polled, size_t i,
+                 const Rejection& rejection);
   // Moves carry_ into the queue (ignoring the bound; used on revocation).
   void HandOver();
   // Frees the batches the applier is done with (poller thread).

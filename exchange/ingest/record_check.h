@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "broker_adapters/broker.h"
 #include "exchange/ingest/class_directory.h"
+#include "exchange/state/record_envelope.h"
 #include "proto/datarun/v1/record.pb.h"
 
 namespace datarun::ingest {
@@ -42,13 +43,23 @@ struct Rejection {
 // Splits "dr.data.<dept>.<class>"; false if the topic is not of that form.
 bool ParseDataTopic(absl::string_view topic, std::string* department,
                     std::string* data_class);
+// The same, as views into `topic`.
+bool ParseDataTopic(absl::string_view topic, absl::string_view* department,
+                    absl::string_view* data_class);
 
 // The department whose DLQ receives a rejected message of `topic`
 // ("unknown" if the topic does not name one).
 std::string DlqDepartment(absl::string_view topic);
 
-// Parses and checks `message` into *record. Returns true when it may be
-// applied; otherwise fills *rejection.
+// Decodes the envelope of `message` in place into *envelope (views into
+// message.value) and checks it. Returns true when it may be applied;
+// otherwise fills *rejection. The ingest path: no Record is built.
+bool CheckMessage(const broker::MessageView& message,
+                  const ClassDirectory& classes,
+                  const SubjectValidator& validate_subject,
+                  state::RecordEnvelope* envelope, Rejection* rejection);
+
+// The same checks, and parses `message` into *record.
 bool CheckMessage(const broker::Message& message, const ClassDirectory& classes,
                   const SubjectValidator& validate_subject,
                   datarun::v1::Record* record, Rejection* rejection);

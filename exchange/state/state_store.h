@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "exchange/state/record_envelope.h"
 #include "proto/datarun/v1/record.pb.h"
 
 namespace datarun::state {
@@ -30,6 +31,11 @@ namespace datarun::state {
 // from (records are co-partitioned by subject, so it is also the state
 // partition). `serialized`, when not empty, must be `record` serialized: the
 // store then keeps those bytes instead of serializing again.
+//
+// Ingest's fast path: when `bytes` is not empty it is the serialized Record
+// as consumed (owned by the caller, alive until ApplyBatch returns) and
+// `envelope` is DecodeRecordEnvelope(bytes); the store then reads neither
+// `record` nor `serialized`, and no Record is ever built.
 struct RecordWrite {
   int32_t partition = 0;
   // Index in IngestBatch::offsets of the topic partition the record was
@@ -37,6 +43,8 @@ struct RecordWrite {
   int source = -1;
   datarun::v1::Record record;
   std::string serialized;
+  absl::string_view bytes;
+  RecordEnvelope envelope;
 };
 
 // The position reached in one topic partition by a batch, and how many

@@ -26,6 +26,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "broker_adapters/kafka/kafka_broker.h"
 #include "common/log.h"
@@ -44,6 +45,14 @@ ABSL_FLAG(std::string, work_dir, "/tmp/datarun_ingest_bench",
           "scratch directory (state, logs); wiped at start");
 ABSL_FLAG(bool, sync_writes, true, "fsync every applied batch (as datarund)");
 ABSL_FLAG(int32_t, batch_messages, 8192, "messages per applied batch");
+// State write-path variants (RocksDbStateOptions), for measuring them.
+ABSL_FLAG(bool, perf_counters, false, "RocksDB perf counters on the applier");
+ABSL_FLAG(int32_t, write_buffer_mb, 64, "records memtable size");
+ABSL_FLAG(int32_t, max_write_buffers, 2, "records memtables at most");
+ABSL_FLAG(int32_t, l0_trigger, 4, "L0 files that trigger a compaction");
+ABSL_FLAG(bool, universal, false, "universal compaction for the records");
+ABSL_FLAG(std::string, consumer_properties, "",
+          "extra librdkafka consumer properties, k=v,k=v");
 // Internal: which phase this process runs.
 ABSL_FLAG(std::string, role, "", "internal: publish | raw | ingest");
 ABSL_FLAG(std::string, bootstrap, "", "internal: Kafka bootstrap");
@@ -124,6 +133,16 @@ int Publish() {
   return 0;
 }
 
+std::map<std::string, std::string> ConsumerProperties() {
+  std::map<std::string, std::string> out;
+  for (absl::string_view kv : absl::StrSplit(
+           absl::GetFlag(FLAGS_consumer_properties), ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> p = absl::StrSplit(kv, '=');
+    out[p.first] = p.second;
+  }
+  return out;
+}
+
 // Starts every partition at the beginning; nothing stored.
 class FromBeginning : public broker::RebalanceHandler {
  public:
@@ -139,30 +158,35 @@ int RawConsume() {
   auto broker = Connect();
   broker::ConsumerOptions co;
   co.group_id = "bench-raw";
+  co.properties = ConsumerProperties();
   auto consumer = broker->NewConsumer(co).value();
   FromBeginning handler;
   if (absl::Status s = consumer->Subscribe({"^dr\\.data\\..*"}, &handler);
       !s.ok()) {
     DR_LOG(FATAL) << s;
   }
-  std::vector<broker::Message> batch;
+  // The cheapest way through the adapter (views, no copies), as ingest
+  // consumes.
+  std::unique_ptr<broker::PolledBatch> batch;
   int64_t count = 0, first_batch = 0;
   uint64_t bytes = 0;
   absl::Time first = absl::InfinitePast();
   const absl::Time deadline = absl::Now() + absl::Minutes(10);
   while (count < n && absl::Now() < deadline) {
-    if (absl::Status s = consumer->Poll(8192, absl::Milliseconds(100), &batch);
+    if (absl::Status s =
+            consumer->PollBatch(8192, absl::Milliseconds(100), &batch);
         !s.ok()) {
       DR_LOG(FATAL) << s;
     }
-    if (batch.empty()) continue;
+    if (batch->size() == 0) continue;
     if (count == 0) {
       first = absl::Now();
-      first_batch = batch.size();
+      first_batch = batch->size();
     }
-    count += batch.size();
-    for (const auto& m : batch) bytes += m.value.size();
+    count += batch->size();
+    for (const auto& m : batch->messages()) bytes += m.value.size();
   }
+  batch.reset();
   const double secs = absl::ToDoubleSeconds(absl::Now() - first);
   consumer->Close().IgnoreError();
   if (count < n) {
@@ -187,6 +211,12 @@ int Ingest() {
   state::RocksDbStateOptions so;
   so.dir = dir;
   so.sync = absl::GetFlag(FLAGS_sync_writes);
+  so.perf_counters = absl::GetFlag(FLAGS_perf_counters);
+  so.records_write_buffer_bytes =
+      static_cast<size_t>(absl::GetFlag(FLAGS_write_buffer_mb)) << 20;
+  so.max_write_buffer_number = absl::GetFlag(FLAGS_max_write_buffers);
+  so.level0_file_num_compaction_trigger = absl::GetFlag(FLAGS_l0_trigger);
+  so.universal_compaction = absl::GetFlag(FLAGS_universal);
   auto store = state::RocksDbStateStore::Open(so).value();
   const auto catalog = BenchCatalog();
   ingest::CatalogClassDirectory classes(catalog);
@@ -194,6 +224,7 @@ int Ingest() {
   ingest::IngestOptions options;
   options.group_id = "bench-ingest";
   options.max_batch_messages = absl::GetFlag(FLAGS_batch_messages);
+  options.consumer_properties = ConsumerProperties();
   ingest::Ingestor ingestor(broker.get(), store.get(), &classes,
                             ValidateSubject, options);
   std::atomic<bool> stop{false};
@@ -285,7 +316,17 @@ int RunPhase(const std::string& role, const std::string& bootstrap,
        absl::StrCat("--work_dir=", work),
        absl::StrCat("--sync_writes=",
                     absl::GetFlag(FLAGS_sync_writes) ? "true" : "false"),
-       absl::StrCat("--batch_messages=", absl::GetFlag(FLAGS_batch_messages))},
+       absl::StrCat("--batch_messages=", absl::GetFlag(FLAGS_batch_messages)),
+       absl::StrCat("--perf_counters=",
+                    absl::GetFlag(FLAGS_perf_counters) ? "true" : "false"),
+       absl::StrCat("--write_buffer_mb=", absl::GetFlag(FLAGS_write_buffer_mb)),
+       absl::StrCat("--max_write_buffers=",
+                    absl::GetFlag(FLAGS_max_write_buffers)),
+       absl::StrCat("--l0_trigger=", absl::GetFlag(FLAGS_l0_trigger)),
+       absl::StrCat("--universal=",
+                    absl::GetFlag(FLAGS_universal) ? "true" : "false"),
+       absl::StrCat("--consumer_properties=",
+                    absl::GetFlag(FLAGS_consumer_properties))},
       absl::StrCat(work, "/", role));
   if (!s.ok()) DR_LOG(FATAL) << s;
   auto code = p.Wait(absl::Minutes(20), max_rss_kb);

@@ -13,6 +13,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/perf_level.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
@@ -181,8 +182,17 @@ absl::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
   // compresses them into the lower levels.
   records.compression_per_level.assign(records.num_levels, compression);
   records.compression_per_level[0] = rocksdb::kNoCompression;
-  records.write_buffer_size = size_t{64} << 20;
-  records.level_compaction_dynamic_level_bytes = true;
+  records.write_buffer_size = options.records_write_buffer_bytes;
+  records.max_write_buffer_number = options.max_write_buffer_number;
+  records.level0_file_num_compaction_trigger =
+      options.level0_file_num_compaction_trigger;
+  if (options.universal_compaction) {
+    records.compaction_style = rocksdb::kCompactionStyleUniversal;
+    // Every sorted run compressed alike; L0 is not special here.
+    records.compression_per_level.clear();
+  } else {
+    records.level_compaction_dynamic_level_bytes = true;
+  }
 
   rocksdb::ColumnFamilyOptions small;
   small.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
@@ -221,9 +231,37 @@ RocksDbStateStore::~RocksDbStateStore() {
   db_->Close();
 }
 
+namespace {
+
+// What ApplyBatch needs of a RecordWrite, from its envelope (ingest's fast
+// path) or its parsed Record.
+struct WriteFields {
+  absl::string_view subject_id, data_class, record_key;
+  uint64_t version;
+  bool is_delete;
+};
+
+WriteFields FieldsOf(const RecordWrite& w) {
+  if (!w.bytes.empty()) {
+    const RecordEnvelope& e = w.envelope;
+    return {e.subject_id, e.data_class, e.record_key, e.source_version,
+            e.op == datarun::v1::Record::OP_DELETE};
+  }
+  const auto& r = w.record;
+  return {r.subject().id(), r.data_class(), r.record_key(), r.source_version(),
+          r.op() == datarun::v1::Record::OP_DELETE};
+}
+
+}  // namespace
+
 absl::StatusOr<ApplyResult> RocksDbStateStore::ApplyBatch(
     const IngestBatch& batch) {
   absl::MutexLock lock(&apply_mu_);
+  // Thread-local: the perf counters cost a TLS lookup and an add on every
+  // key comparison of the memtable insert; nothing reads them here.
+  rocksdb::SetPerfLevel(options_.perf_counters
+                            ? rocksdb::PerfLevel::kEnableCount
+                            : rocksdb::PerfLevel::kDisable);
   ApplyResult result;
   const size_t n = batch.records.size();
 
@@ -232,9 +270,9 @@ absl::StatusOr<ApplyResult> RocksDbStateStore::ApplyBatch(
   key_buf.reserve(n * 48);
   std::vector<uint32_t> key_end(n);
   for (size_t i = 0; i < n; ++i) {
-    const auto& r = batch.records[i].record;
-    AppendRecordKey(batch.records[i].partition, r.subject().id(),
-                    r.data_class(), r.record_key(), &key_buf);
+    const WriteFields f = FieldsOf(batch.records[i]);
+    AppendRecordKey(batch.records[i].partition, f.subject_id, f.data_class,
+                    f.record_key, &key_buf);
     key_end[i] = static_cast<uint32_t>(key_buf.size());
   }
   auto key = [&key_buf, &key_end](size_t i) {
@@ -281,7 +319,9 @@ absl::StatusOr<ApplyResult> RocksDbStateStore::ApplyBatch(
   // Reserved up front: growing a multi-MB batch by doubling copies it ~20
   // times.
   size_t reserve = key_buf.size() + n * (kValueHeader + 16) + 4096;
-  for (const RecordWrite& w : batch.records) reserve += w.serialized.size();
+  for (const RecordWrite& w : batch.records) {
+    reserve += w.bytes.empty() ? w.serialized.size() : w.bytes.size();
+  }
   rocksdb::WriteBatch wb(reserve);
   std::string scratch;
   size_t u = 0;                  // index in lookup of the current key
@@ -289,7 +329,7 @@ absl::StatusOr<ApplyResult> RocksDbStateStore::ApplyBatch(
   for (size_t j = 0; j < n; ++j) {
     const size_t i = order[j];
     const RecordWrite& w = batch.records[i];
-    const auto& r = w.record;
+    const WriteFields f = FieldsOf(w);
     const rocksdb::Slice k = key(i);
     if (j > 0 && k != key(order[j - 1])) ++u;
     if (j == 0 || k != key(order[j - 1])) have = stored[u];
@@ -298,7 +338,7 @@ absl::StatusOr<ApplyResult> RocksDbStateStore::ApplyBatch(
         (w.source >= 0 && w.source < static_cast<int>(by_source.size()))
             ? by_source[w.source]
             : dummy;
-    if (have.has_value() && r.source_version() <= *have) {
+    if (have.has_value() && f.version <= *have) {
       ++result.stale;
       ++part.stale;
       continue;
@@ -306,38 +346,59 @@ absl::StatusOr<ApplyResult> RocksDbStateStore::ApplyBatch(
     // Value = header | Record bytes, written as two parts (no concatenation
     // copy of every record).
     char header[kValueHeader];
-    uint64_t v = r.source_version();
+    uint64_t v = f.version;
     for (int b = 7; b >= 0; --b) {
       header[7 - b] = static_cast<char>(v >> (b * 8));
     }
-    absl::string_view bytes;
-    if (r.op() == datarun::v1::Record::OP_DELETE) {
+    // Value = header | Record bytes, from up to three pieces (a tombstone
+    // of consumed bytes is the bytes around the payload field).
+    rocksdb::Slice value_parts[3] = {rocksdb::Slice(header, kValueHeader)};
+    int pieces = 2;
+    if (f.is_delete) {
       // The tombstone keeps provenance but not the payload.
-      datarun::v1::Record tomb = r;
-      tomb.clear_payload();
-      tomb.SerializeToString(&scratch);
-      bytes = scratch;
+      const RecordEnvelope& e = w.envelope;
+      if (!w.bytes.empty() && e.payload_fields == 0) {
+        value_parts[1] = rocksdb::Slice(w.bytes.data(), w.bytes.size());
+      } else if (!w.bytes.empty() && e.payload_fields == 1) {
+        value_parts[1] = rocksdb::Slice(w.bytes.data(), e.payload_begin);
+        value_parts[2] = rocksdb::Slice(w.bytes.data() + e.payload_end,
+                                        w.bytes.size() - e.payload_end);
+        pieces = 3;
+      } else {
+        datarun::v1::Record tomb;
+        if (!w.bytes.empty()) {
+          // Several payload fields (legal, merged by protobuf): rare.
+          if (!tomb.ParseFromArray(w.bytes.data(), w.bytes.size())) {
+            return absl::InvalidArgumentError(
+                "ApplyBatch: RecordWrite.bytes is not a Record");
+          }
+        } else {
+          tomb = w.record;
+        }
+        tomb.clear_payload();
+        tomb.SerializeToString(&scratch);
+        value_parts[1] = rocksdb::Slice(scratch);
+      }
       header[8] = static_cast<char>(kOpDelete);
       ++result.deletes;
       ++part.deletes;
     } else {
-      if (w.serialized.empty()) {
-        r.SerializeToString(&scratch);
-        bytes = scratch;
+      if (!w.bytes.empty()) {
+        value_parts[1] = rocksdb::Slice(w.bytes.data(), w.bytes.size());
+      } else if (w.serialized.empty()) {
+        w.record.SerializeToString(&scratch);
+        value_parts[1] = rocksdb::Slice(scratch);
       } else {
-        bytes = w.serialized;
+        value_parts[1] = rocksdb::Slice(w.serialized);
       }
       header[8] = static_cast<char>(kOpUpsert);
       ++result.upserts;
       ++part.upserts;
     }
-    rocksdb::Slice value_parts[2] = {
-        rocksdb::Slice(header, kValueHeader),
-        rocksdb::Slice(bytes.data(), bytes.size())};
     RETURN_IF_ERROR(FromRocks(wb.Put(records_, rocksdb::SliceParts(&k, 1),
-                                     rocksdb::SliceParts(value_parts, 2)),
+                                     rocksdb::SliceParts(value_parts, pieces)),
                               "batch put"));
-    have = r.source_version();
+    have = f.version;
   }
 
   for (size_t i = 0; i < batch.offsets.size(); ++i) {

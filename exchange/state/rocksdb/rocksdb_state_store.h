@@ -42,6 +42,19 @@ struct RocksDbStateOptions {
   size_t write_buffer_bytes = size_t{192} << 20;
   // fsync every batch (see the header comment).
   bool sync = true;
+
+  // Write-path tuning, measured with tests/bench:ingest (docs/benchmarks.md,
+  // "Ingest"); the defaults are what measured best.
+  // RocksDB's per-thread perf counters on ApplyBatch's thread (touched on
+  // every key comparison of the memtable insert).
+  bool perf_counters = false;
+  // Memtable size of the records family, and how many may exist (one
+  // active, the rest flushing); all within write_buffer_bytes.
+  size_t records_write_buffer_bytes = size_t{64} << 20;
+  int max_write_buffer_number = 2;
+  int level0_file_num_compaction_trigger = 4;
+  // Universal instead of level compaction for the records family.
+  bool universal_compaction = false;
 };
 
 class RocksDbStateStore : public StateStore {

@@ -45,10 +45,14 @@ absl::StatusOr<std::unique_ptr<QueryService>> QueryService::Create(
   s->audit_log_ = std::make_unique<audit::AuditLog>(s->sink_.get(),
                                                     exchange_signer, store, ao);
   const int32_t partitions = options.partitions;
+  resolver::ResolverOptions ro;
+  ro.seals = options.seals;
   s->resolver_ = std::make_unique<resolver::Resolver>(
-      policy, *store, *s->audit_log_, [partitions](absl::string_view id) {
+      policy, *store, *s->audit_log_,
+      [partitions](absl::string_view id) {
         return SubjectPartition(id, partitions);
-      });
+      },
+      std::move(ro));
   QueryServerOptions qo;
   qo.group_id = absl::StrCat("datarun-query-", options.instance_id);
   qo.client_id = absl::StrCat("datarund-query-", options.instance_id);

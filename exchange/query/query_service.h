@@ -42,6 +42,10 @@ struct QueryServiceOptions {
   std::string instance_id;
   uint64_t checkpoint_every = 1000;
   int workers = 32;
+  // Seals for certificate and dossier answers (passed to the resolver;
+  // resolver/document_answer.h). Default: none, such requests are refused
+  // with document.no_seal.
+  resolver::DocumentSeals seals;
   // Extra properties of the request consumer, and of the response and
   // audit producers.
   std::map<std::string, std::string> consumer_properties;

@@ -1,6 +1,7 @@
 // `datarun query --brokers=HOST:PORT --as=DEPT --matter=M --subject=ID
-//  [--kind=profile|verify|usage] [--predicate=P] [--param=k=v,...]
-//  [--on_behalf_of=ID] [--officer=ID] [--keys=DIR] [--timeout=10s]`
+//  [--kind=profile|verify|certificate|dossier|usage] [--predicate=P]
+//  [--param=k=v,...] [--template=T] [--out=FILE] [--on_behalf_of=ID]
+//  [--officer=ID] [--keys=DIR] [--timeout=10s]`
 //
 // Asks the exchange over the bus as department DEPT: signs the request with
 // DEPT's seal key from the keys directory (exchange/seal/key_store.h layout;
@@ -11,9 +12,14 @@
 // reads the subject's partition of dr.audit directly and prints the
 // QueryResponse's `usage` list, newest first; it needs read access to
 // dr.audit, not a signed request.
-// Certificate and dossier kinds are not served over the bus yet.
+// --kind=certificate --template=T and --kind=dossier print the response
+// with the sealed document; --out=FILE also writes the document alone, in
+// the file format of exchange/certificate/document_io.h (binary protobuf
+// when FILE ends in .bin or .pb, JSON otherwise), which `datarun verify
+// --certificate=FILE` / `--dossier=FILE` and `datarun render` read.
 // Exit 0 with a response (allowed or denied; a denial is a response), 1
-// when no response came (timeout, bus unreachable), 2 on usage errors.
+// when no response came (timeout, bus unreachable) or --out was given and
+// the request was denied (nothing written), 2 on usage errors.
 // See docs/cli.md, "datarun query".
 #include <dirent.h>
 
@@ -32,6 +38,7 @@
 #include "absl/time/time.h"
 #include "broker_adapters/kafka/kafka_broker.h"
 #include "exchange/audit/usage.h"
+#include "exchange/certificate/document_io.h"
 #include "exchange/query/client/query_client.h"
 #include "exchange/query/kafka_audit_sink.h"
 #include "exchange/query/partitioner.h"
@@ -49,7 +56,10 @@ ABSL_FLAG(std::string, as, "",
 ABSL_FLAG(std::string, matter, "", "query: matter id the request is for");
 ABSL_FLAG(std::string, subject, "",
           "query: subject id (citizen id or unified social credit code)");
-ABSL_FLAG(std::string, kind, "profile", "query: profile, verify or usage");
+ABSL_FLAG(std::string, kind, "profile",
+          "query: profile, verify, certificate, dossier or usage");
+ABSL_FLAG(std::string, template, "",
+          "query: certificate template id (--kind=certificate)");
 ABSL_FLAG(std::string, predicate, "", "query: predicate id (--kind=verify)");
 ABSL_FLAG(std::vector<std::string>, param, {},
           "query: predicate parameters k=v, comma-separated or repeated");
@@ -69,9 +79,11 @@ int UsageError(absl::string_view message) {
                message.data());
   std::fprintf(stderr,
                "usage: datarun query --brokers=HOST:PORT --as=DEPT "
-               "--matter=M --subject=ID [--kind=profile|verify|usage] "
-               "[--predicate=P] [--param=k=v] [--on_behalf_of=ID] "
-               "[--officer=ID] [--keys=DIR] [--timeout=10s]\n");
+               "--matter=M --subject=ID "
+               "[--kind=profile|verify|certificate|dossier|usage] "
+               "[--predicate=P] [--param=k=v] [--template=T] [--out=FILE] "
+               "[--on_behalf_of=ID] [--officer=ID] [--keys=DIR] "
+               "[--timeout=10s]\n");
   return 2;
 }
 
@@ -155,14 +167,29 @@ int RunQuery(const std::vector<std::string>& args) {
     q.set_kind(datarun::v1::QUERY_KIND_VERIFY);
   } else if (kind == "usage") {
     q.set_kind(datarun::v1::QUERY_KIND_USAGE);
-  } else if (kind == "certificate" || kind == "dossier") {
+  } else if (kind == "certificate") {
+    q.set_kind(datarun::v1::QUERY_KIND_CERTIFICATE);
+  } else if (kind == "dossier") {
+    q.set_kind(datarun::v1::QUERY_KIND_DOSSIER);
+  } else {
     return UsageError(absl::StrCat(
         "--kind=", kind,
-        " is not served over the bus yet; use the exchange's certificate "
-        "issuer (docs/certificates.md)"));
-  } else {
-    return UsageError(
-        absl::StrCat("--kind=", kind, ": expected profile, verify or usage"));
+        ": expected profile, verify or usage (or certificate, dossier)"));
+  }
+  const bool document = q.kind() == datarun::v1::QUERY_KIND_CERTIFICATE ||
+                        q.kind() == datarun::v1::QUERY_KIND_DOSSIER;
+  q.set_template_id(absl::GetFlag(FLAGS_template));
+  if (q.kind() == datarun::v1::QUERY_KIND_CERTIFICATE &&
+      q.template_id().empty()) {
+    return UsageError("--kind=certificate needs --template");
+  }
+  if (q.kind() != datarun::v1::QUERY_KIND_CERTIFICATE &&
+      !q.template_id().empty()) {
+    return UsageError("--template is only for --kind=certificate");
+  }
+  const std::string out = absl::GetFlag(FLAGS_out);
+  if (!out.empty() && !document) {
+    return UsageError("--out is only for --kind=certificate or dossier");
   }
 
   broker::KafkaConfig kc;
@@ -228,15 +255,34 @@ int RunQuery(const std::vector<std::string>& args) {
   (void)datarun::departments::AllPayloadDescriptors();
   auto response = (*client)->Query(q, absl::GetFlag(FLAGS_timeout));
   if (!response.ok()) return Failure(response.status().ToString());
-  return PrintJson(*response);
+  if (int rc = PrintJson(*response); rc != 0) return rc;
+  if (out.empty()) return 0;
+  if (response->decision() != datarun::v1::DECISION_ALLOW) {
+    return Failure(absl::StrCat("denied (", response->denial_rule(), ": ",
+                                response->denial_reason(),
+                                "); nothing written to ", out));
+  }
+  const google::protobuf::Message& doc =
+      q.kind() == datarun::v1::QUERY_KIND_CERTIFICATE
+          ? static_cast<const google::protobuf::Message&>(
+                response->certificate())
+          : response->dossier();
+  if (auto st = certificate::WriteDocumentFile(out, doc); !st.ok()) {
+    return Failure(st.ToString());
+  }
+  std::fprintf(stderr, "wrote %s to %s\n",
+               q.kind() == datarun::v1::QUERY_KIND_CERTIFICATE ? "certificate"
+                                                               : "dossier",
+               out.c_str());
+  return 0;
 }
 
 }  // namespace
 
 DATARUN_REGISTER_COMMAND(
     "query",
-    "ask the exchange over the bus (profile, verify) or list who used a "
-    "subject's data (usage)",
+    "ask the exchange over the bus (profile, verify, certificate, dossier) or "
+    "list who used a subject's data (usage)",
     RunQuery);
 
 }  // namespace datarun::cli

@@ -78,6 +78,7 @@ absl::StatusOr<std::unique_ptr<BusExchange>> BusExchange::Start(
   qo.instance_id = x->cluster_->cluster_id();
   qo.checkpoint_every = x->options_.checkpoint_every;
   qo.workers = x->options_.workers;
+  qo.seals = x->options_.seals;
   qo.consumer_properties = kGroupProps;
   for (const auto& [k, v] : x->options_.consumer_properties)
     qo.consumer_properties[k] = v;

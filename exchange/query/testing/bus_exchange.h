@@ -35,6 +35,8 @@ struct BusExchangeOptions {
   int32_t partitions = 4;
   uint64_t checkpoint_every = 1000;
   int workers = 32;
+  // Seals for certificate and dossier answers (QueryServiceOptions::seals).
+  resolver::DocumentSeals seals;
   // Extra properties of the query server's consumer / response producer
   // and the audit producer (latency tuning in the benchmark).
   std::map<std::string, std::string> consumer_properties;

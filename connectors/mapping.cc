@@ -46,20 +46,6 @@ class ErrorCollector : public google::protobuf::io::ErrorCollector {
   std::string first_;
 };
 
-absl::string_view Lookup(const Row& row, absl::string_view column) {
-  for (const auto& [name, value] : row.columns) {
-    if (name == column) return value;
-  }
-  return {};
-}
-
-bool HasColumn(const Row& row, absl::string_view column) {
-  for (const auto& kv : row.columns) {
-    if (kv.first == column) return true;
-  }
-  return false;
-}
-
 bool Reject(absl::string_view reason, std::string detail,
             RowRejection* rejection) {
   rejection->reason = std::string(reason);
@@ -277,6 +263,8 @@ absl::StatusOr<std::unique_ptr<Mapper>> Mapper::Create(
   m->prototype_ =
       google::protobuf::MessageFactory::generated_factory()->GetPrototype(
           m->payload_descriptor_);
+  m->type_url_ =
+      absl::StrCat("type.googleapis.com/", m->payload_descriptor_->full_name());
   std::string zone_name =
       mapping.time_zone().empty() ? "Asia/Shanghai" : mapping.time_zone();
   if (!absl::LoadTimeZone(zone_name, &m->zone_)) {
@@ -358,6 +346,34 @@ absl::StatusOr<std::unique_ptr<Mapper>> Mapper::Create(
       }
     }
     const FieldDescriptor* leaf = f.path.back();
+    switch (leaf->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_STRING:
+        f.kind = Kind::kString;
+        break;
+      case FieldDescriptor::CPPTYPE_INT32:
+      case FieldDescriptor::CPPTYPE_INT64:
+      case FieldDescriptor::CPPTYPE_UINT32:
+      case FieldDescriptor::CPPTYPE_UINT64:
+        f.kind = Kind::kInteger;
+        break;
+      case FieldDescriptor::CPPTYPE_DOUBLE:
+      case FieldDescriptor::CPPTYPE_FLOAT:
+        f.kind = Kind::kReal;
+        break;
+      case FieldDescriptor::CPPTYPE_BOOL:
+        f.kind = Kind::kBool;
+        break;
+      case FieldDescriptor::CPPTYPE_ENUM:
+        f.kind = Kind::kEnum;
+        break;
+      case FieldDescriptor::CPPTYPE_MESSAGE: {
+        const std::string& type = leaf->message_type()->full_name();
+        f.kind = type == "datarun.v1.departments.Date" ? Kind::kDate
+                 : type == "google.protobuf.Timestamp" ? Kind::kTimestamp
+                                                       : Kind::kSubject;
+        break;
+      }
+    }
     if (f.scale != 0 && !IsIntegerType(leaf)) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": scale is only for integer fields"));
@@ -378,34 +394,40 @@ absl::StatusOr<std::unique_ptr<Mapper>> Mapper::Create(
     }
     m->fields_.push_back(std::move(f));
   }
+  m->BuildEncoder();
   return m;
 }
 
-bool Mapper::SetField(const Field& field, absl::string_view value,
-                      Message* payload, RowRejection* rejection) const {
-  Message* msg = payload;
-  for (size_t i = 0; i + 1 < field.path.size(); ++i) {
-    msg = msg->GetReflection()->MutableMessage(msg, field.path[i]);
-  }
+bool Mapper::Convert(const Field& field, absl::string_view text, Value* value,
+                     RowRejection* rejection) const {
   const FieldDescriptor* fd = field.path.back();
-  const Reflection* r = msg->GetReflection();
   auto bad_type = [&](absl::string_view expected) {
     return Reject(
         kReasonBadType,
-        absl::StrCat("column '", field.column, "': '", value, "' is not ",
+        absl::StrCat("column '", field.column, "': '", text, "' is not ",
                      expected, " (field '", fd->full_name(), "')"),
         rejection);
   };
-  switch (fd->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_STRING:
-      r->SetString(msg, fd, std::string(value));
+  // Upper-cased, stripped text for bool and enum labels, on the stack.
+  char upper_buffer[64];
+  std::string upper_heap;
+  auto upper = [&]() -> absl::string_view {
+    absl::string_view t = absl::StripAsciiWhitespace(text);
+    char* out = upper_buffer;
+    if (t.size() > sizeof(upper_buffer)) {
+      upper_heap.resize(t.size());
+      out = upper_heap.data();
+    }
+    for (size_t i = 0; i < t.size(); ++i) out[i] = absl::ascii_toupper(t[i]);
+    return absl::string_view(out, t.size());
+  };
+  switch (field.kind) {
+    case Kind::kString:
+      value->text = text;
       return true;
-    case FieldDescriptor::CPPTYPE_INT32:
-    case FieldDescriptor::CPPTYPE_INT64:
-    case FieldDescriptor::CPPTYPE_UINT32:
-    case FieldDescriptor::CPPTYPE_UINT64: {
+    case Kind::kInteger: {
       int64_t v;
-      if (!ParseScaledInteger(value, field.scale, &v)) {
+      if (!ParseScaledInteger(text, field.scale, &v)) {
         return bad_type(field.scale > 0
                             ? absl::StrCat("a decimal with at most ",
                                            field.scale, " fraction digits")
@@ -417,51 +439,44 @@ bool Mapper::SetField(const Field& field, absl::string_view value,
               v > std::numeric_limits<int32_t>::max()) {
             return bad_type("a 32-bit integer");
           }
-          r->SetInt32(msg, fd, static_cast<int32_t>(v));
-          return true;
+          break;
         case FieldDescriptor::CPPTYPE_INT64:
-          r->SetInt64(msg, fd, v);
-          return true;
+          break;
         case FieldDescriptor::CPPTYPE_UINT32:
           if (v < 0 || v > std::numeric_limits<uint32_t>::max()) {
             return bad_type("an unsigned 32-bit integer");
           }
-          r->SetUInt32(msg, fd, static_cast<uint32_t>(v));
-          return true;
+          break;
         default:
           if (v < 0) return bad_type("an unsigned integer");
-          r->SetUInt64(msg, fd, static_cast<uint64_t>(v));
-          return true;
+          break;
       }
-    }
-    case FieldDescriptor::CPPTYPE_DOUBLE:
-    case FieldDescriptor::CPPTYPE_FLOAT: {
-      double v;
-      if (!absl::SimpleAtod(value, &v)) return bad_type("a number");
-      if (fd->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
-        r->SetDouble(msg, fd, v);
-      } else {
-        r->SetFloat(msg, fd, static_cast<float>(v));
-      }
+      value->integer = v;
       return true;
     }
-    case FieldDescriptor::CPPTYPE_BOOL: {
-      std::string u = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(value));
+    case Kind::kReal: {
+      double v;
+      if (!absl::SimpleAtod(text, &v)) return bad_type("a number");
+      value->real = v;
+      return true;
+    }
+    case Kind::kBool: {
+      absl::string_view u = upper();
       if (u == "TRUE" || u == "1" || u == "Y" || u == "YES" || u == "是") {
-        r->SetBool(msg, fd, true);
+        value->integer = 1;
       } else if (u == "FALSE" || u == "0" || u == "N" || u == "NO" ||
                  u == "否") {
-        r->SetBool(msg, fd, false);
+        value->integer = 0;
       } else {
         return bad_type("a boolean (true/false, 1/0, 是/否)");
       }
       return true;
     }
-    case FieldDescriptor::CPPTYPE_ENUM: {
-      std::string u = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(value));
+    case Kind::kEnum: {
+      absl::string_view u = upper();
       auto it = field.labels.find(u);
       if (it != field.labels.end()) {
-        r->SetEnumValue(msg, fd, it->second);
+        value->integer = it->second;
         return true;
       }
       const auto* et = fd->enum_type();
@@ -482,55 +497,103 @@ bool Mapper::SetField(const Field& field, absl::string_view value,
       }
       if (matches != 1) {
         return Reject(kReasonUnknownEnum,
-                      absl::StrCat("column '", field.column, "': '", value,
+                      absl::StrCat("column '", field.column, "': '", text,
                                    "' is not a label of ", et->full_name(),
                                    matches > 1 ? " (ambiguous)" : ""),
                       rejection);
       }
-      r->SetEnumValue(msg, fd, match->number());
+      value->integer = match->number();
       return true;
     }
-    case FieldDescriptor::CPPTYPE_MESSAGE: {
-      const std::string& type = fd->message_type()->full_name();
-      Message* sub = r->MutableMessage(msg, fd);
-      const Descriptor* sd = sub->GetDescriptor();
-      const Reflection* sr = sub->GetReflection();
-      if (type == "datarun.v1.departments.Date") {
-        int y, mo, d;
-        if (!ParseDate(value, &y, &mo, &d)) {
-          return bad_type("a date (YYYY-MM-DD, YYYYMMDD, YYYY年M月D日)");
-        }
-        // Date fields 1, 2, 3 are year, month, day (common.proto).
-        sr->SetInt32(sub, sd->field(0), y);
-        sr->SetInt32(sub, sd->field(1), mo);
-        sr->SetInt32(sub, sd->field(2), d);
-        return true;
+    case Kind::kDate:
+      if (!ParseDate(text, &value->year, &value->month, &value->day)) {
+        return bad_type("a date (YYYY-MM-DD, YYYYMMDD, YYYY年M月D日)");
       }
-      if (type == "google.protobuf.Timestamp") {
-        absl::Time t;
-        if (!ParseInstant(value, zone_, &t)) {
-          return bad_type("a time (RFC 3339 or YYYY-MM-DD HH:MM:SS)");
-        }
-        sr->SetInt64(sub, sd->FindFieldByName("seconds"),
-                     absl::ToUnixSeconds(t));
-        sr->SetInt32(sub, sd->FindFieldByName("nanos"),
-                     static_cast<int32_t>(absl::ToInt64Nanoseconds(
-                         t - absl::FromUnixSeconds(absl::ToUnixSeconds(t)))));
-        return true;
+      return true;
+    case Kind::kTimestamp: {
+      absl::Time t;
+      if (!ParseInstant(text, zone_, &t)) {
+        return bad_type("a time (RFC 3339 or YYYY-MM-DD HH:MM:SS)");
       }
-      // datarun.v1.Subject.
-      auto id = subject::ParseSubjectId(value);
+      value->seconds = absl::ToUnixSeconds(t);
+      value->nanos = static_cast<int32_t>(
+          absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(value->seconds)));
+      return true;
+    }
+    case Kind::kSubject: {
+      auto id = subject::ParseSubjectId(text);
       if (!id.ok()) {
         return Reject(kReasonBadSubject,
                       absl::StrCat("column '", field.column,
                                    "': ", id.status().message()),
                       rejection);
       }
-      sub->CopyFrom(id->ToProto());
+      value->subject = *std::move(id);
       return true;
     }
   }
   return bad_type("of a supported type");
+}
+
+void Mapper::SetField(const Field& field, const Value& value,
+                      Message* payload) const {
+  Message* msg = payload;
+  for (size_t i = 0; i + 1 < field.path.size(); ++i) {
+    msg = msg->GetReflection()->MutableMessage(msg, field.path[i]);
+  }
+  const FieldDescriptor* fd = field.path.back();
+  const Reflection* r = msg->GetReflection();
+  switch (field.kind) {
+    case Kind::kString:
+      r->SetString(msg, fd, std::string(value.text));
+      return;
+    case Kind::kInteger:
+      switch (fd->cpp_type()) {
+        case FieldDescriptor::CPPTYPE_INT32:
+          r->SetInt32(msg, fd, static_cast<int32_t>(value.integer));
+          return;
+        case FieldDescriptor::CPPTYPE_INT64:
+          r->SetInt64(msg, fd, value.integer);
+          return;
+        case FieldDescriptor::CPPTYPE_UINT32:
+          r->SetUInt32(msg, fd, static_cast<uint32_t>(value.integer));
+          return;
+        default:
+          r->SetUInt64(msg, fd, static_cast<uint64_t>(value.integer));
+          return;
+      }
+    case Kind::kReal:
+      if (fd->cpp_type() == FieldDescriptor::CPPTYPE_DOUBLE) {
+        r->SetDouble(msg, fd, value.real);
+      } else {
+        r->SetFloat(msg, fd, static_cast<float>(value.real));
+      }
+      return;
+    case Kind::kBool:
+      r->SetBool(msg, fd, value.integer != 0);
+      return;
+    case Kind::kEnum:
+      r->SetEnumValue(msg, fd, static_cast<int>(value.integer));
+      return;
+    case Kind::kDate:
+    case Kind::kTimestamp:
+    case Kind::kSubject:
+      break;
+  }
+  Message* sub = r->MutableMessage(msg, fd);
+  const Descriptor* sd = sub->GetDescriptor();
+  const Reflection* sr = sub->GetReflection();
+  if (field.kind == Kind::kDate) {
+    // Date fields 1, 2, 3 are year, month, day (common.proto).
+    sr->SetInt32(sub, sd->field(0), value.year);
+    sr->SetInt32(sub, sd->field(1), value.month);
+    sr->SetInt32(sub, sd->field(2), value.day);
+  } else if (field.kind == Kind::kTimestamp) {
+    sr->SetInt64(sub, sd->FindFieldByName("seconds"), value.seconds);
+    sr->SetInt32(sub, sd->FindFieldByName("nanos"), value.nanos);
+  } else {
+    sub->CopyFrom(value.subject->ToProto());
+  }
 }
 
 bool Mapper::MapCanonical(const Row& row, datarun::v1::Record* record,
@@ -607,17 +670,39 @@ bool Mapper::MapCanonical(const Row& row, datarun::v1::Record* record,
   return true;
 }
 
-bool Mapper::Map(const Row& row, datarun::v1::Record* record,
-                 RowRejection* rejection) const {
-  record->Clear();
-  if (!row.source_error.empty()) {
-    return Reject(row.source_error_reason, row.source_error, rejection);
-  }
-  if (mapping_.format() == v1::FORMAT_CANONICAL_JSONL) {
-    return MapCanonical(row, record, rejection);
-  }
+Mapper::Binding Mapper::Bind(const Row& row) const {
+  auto index = [&](absl::string_view column) {
+    if (column.empty()) return -1;
+    for (size_t i = 0; i < row.columns.size(); ++i) {
+      if (row.columns[i].first == column) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  Binding b;
+  b.layout = row.layout;
+  b.subject = index(mapping_.subject_column());
+  b.record_key = index(mapping_.record_key_column());
+  b.op = index(mapping_.op_column());
+  b.event_time = index(mapping_.event_time_column());
+  b.version = index(mapping_.version_column());
+  b.fields.reserve(fields_.size());
+  for (const Field& f : fields_) b.fields.push_back(index(f.column));
+  return b;
+}
+
+namespace {
+
+absl::string_view At(const Row& row, int index) {
+  return index < 0 ? absl::string_view()
+                   : absl::string_view(row.columns[index].second);
+}
+
+}  // namespace
+
+bool Mapper::MapEnvelope(const Row& row, const Binding& binding,
+                         Envelope* envelope, RowRejection* rejection) const {
   // Subject.
-  const absl::string_view subject_text = Lookup(row, mapping_.subject_column());
+  const absl::string_view subject_text = At(row, binding.subject);
   if (subject_text.empty()) {
     return Reject(kReasonMissingField,
                   absl::StrCat("column '", mapping_.subject_column(),
@@ -631,26 +716,24 @@ bool Mapper::Map(const Row& row, datarun::v1::Record* record,
                                "': ", id.status().message()),
                   rejection);
   }
-  *record->mutable_subject() = id->ToProto();
-  record->set_data_class(data_class_->id());
-  record->set_source_department(department_);
+  envelope->subject = *std::move(id);
   // Record key.
   if (!mapping_.record_key_column().empty()) {
-    absl::string_view key = Lookup(row, mapping_.record_key_column());
+    absl::string_view key = At(row, binding.record_key);
     if (key.empty()) {
       return Reject(kReasonMissingField,
                     absl::StrCat("column '", mapping_.record_key_column(),
                                  "' (record key) is empty or missing"),
                     rejection);
     }
-    record->set_record_key(std::string(key));
+    envelope->record_key = key;
   }
   // Op.
   datarun::v1::Record::Op op = row.op == RowOp::kDelete
                                    ? datarun::v1::Record::OP_DELETE
                                    : datarun::v1::Record::OP_UPSERT;
   if (!mapping_.op_column().empty()) {
-    absl::string_view text = Lookup(row, mapping_.op_column());
+    absl::string_view text = At(row, binding.op);
     if (!ParseOp(text, &op)) {
       return Reject(kReasonBadType,
                     absl::StrCat("column '", mapping_.op_column(), "': '", text,
@@ -658,11 +741,11 @@ bool Mapper::Map(const Row& row, datarun::v1::Record* record,
                     rejection);
     }
   }
-  record->set_op(op);
+  envelope->op = op;
   // Event time.
   absl::Time event_time = absl::InfinitePast();
   if (!mapping_.event_time_column().empty()) {
-    absl::string_view text = Lookup(row, mapping_.event_time_column());
+    absl::string_view text = At(row, binding.event_time);
     if (text.empty()) {
       return Reject(kReasonMissingField,
                     absl::StrCat("column '", mapping_.event_time_column(),
@@ -675,15 +758,14 @@ bool Mapper::Map(const Row& row, datarun::v1::Record* record,
                                  "': '", text, "' is not a time"),
                     rejection);
     }
-    record->mutable_event_time()->set_seconds(absl::ToUnixSeconds(event_time));
-    record->mutable_event_time()->set_nanos(
-        static_cast<int32_t>(absl::ToInt64Nanoseconds(
-            event_time -
-            absl::FromUnixSeconds(absl::ToUnixSeconds(event_time)))));
+    envelope->has_event_time = true;
+    envelope->event_seconds = absl::ToUnixSeconds(event_time);
+    envelope->event_nanos = static_cast<int32_t>(absl::ToInt64Nanoseconds(
+        event_time - absl::FromUnixSeconds(envelope->event_seconds)));
   }
   // Version.
   if (!mapping_.version_column().empty()) {
-    absl::string_view text = Lookup(row, mapping_.version_column());
+    absl::string_view text = At(row, binding.version);
     uint64_t v = 0;
     if (text.empty()) {
       return Reject(kReasonMissingField,
@@ -697,41 +779,75 @@ bool Mapper::Map(const Row& row, datarun::v1::Record* record,
                                  text, "' is not a positive integer"),
                     rejection);
     }
-    record->set_source_version(v);
+    envelope->version = v;
   } else if (row.source_version != 0) {
-    record->set_source_version(row.source_version);
+    envelope->version = row.source_version;
   } else if (event_time != absl::InfinitePast()) {
     int64_t micros = absl::ToUnixMicros(event_time);
     if (micros <= 0) {
       return Reject(kReasonBadType, "event time before 1970 cannot version",
                     rejection);
     }
-    record->set_source_version(static_cast<uint64_t>(micros));
+    envelope->version = static_cast<uint64_t>(micros);
   } else {
     return Reject(kReasonMissingField, "no version for the row", rejection);
   }
-  if (op == datarun::v1::Record::OP_DELETE) return true;
+  return true;
+}
+
+bool Mapper::Missing(const Row& row, const Binding& binding, size_t i,
+                     RowRejection* rejection) const {
+  const Field& field = fields_[i];
+  if (!field.required) return true;
+  return Reject(
+      kReasonMissingField,
+      absl::StrCat("column '", field.column, "' (", field.path.back()->name(),
+                   ") is ", binding.fields[i] >= 0 ? "empty" : "missing",
+                   " but required"),
+      rejection);
+}
+
+bool Mapper::Map(const Row& row, datarun::v1::Record* record,
+                 RowRejection* rejection) const {
+  record->Clear();
+  if (!row.source_error.empty()) {
+    return Reject(row.source_error_reason, row.source_error, rejection);
+  }
+  if (mapping_.format() == v1::FORMAT_CANONICAL_JSONL) {
+    return MapCanonical(row, record, rejection);
+  }
+  const Binding binding = Bind(row);
+  Envelope envelope;
+  if (!MapEnvelope(row, binding, &envelope, rejection)) return false;
+  *record->mutable_subject() = envelope.subject->ToProto();
+  record->set_data_class(data_class_->id());
+  record->set_source_department(department_);
+  if (!envelope.record_key.empty()) {
+    record->set_record_key(envelope.record_key.data(),
+                           envelope.record_key.size());
+  }
+  record->set_op(envelope.op);
+  if (envelope.has_event_time) {
+    record->mutable_event_time()->set_seconds(envelope.event_seconds);
+    record->mutable_event_time()->set_nanos(envelope.event_nanos);
+  }
+  record->set_source_version(envelope.version);
+  if (envelope.op == datarun::v1::Record::OP_DELETE) return true;
   // Payload.
-  // On the record's arena when it has one (the pipeline reuses an arena per
-  // row: no allocation for the payload's fields).
+  // On the record's arena when it has one (no allocation for the payload's
+  // fields).
   google::protobuf::Arena* arena = record->GetArena();
   Message* payload = prototype_->New(arena);
   std::unique_ptr<Message> owned(arena == nullptr ? payload : nullptr);
-  for (const Field& field : fields_) {
-    absl::string_view value = Lookup(row, field.column);
-    if (value.empty()) {
-      if (field.required) {
-        return Reject(
-            kReasonMissingField,
-            absl::StrCat("column '", field.column, "' (",
-                         field.path.back()->name(), ") is ",
-                         HasColumn(row, field.column) ? "empty" : "missing",
-                         " but required"),
-            rejection);
-      }
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    absl::string_view text = At(row, binding.fields[i]);
+    if (text.empty()) {
+      if (!Missing(row, binding, i, rejection)) return false;
       continue;
     }
-    if (!SetField(field, value, payload, rejection)) return false;
+    Value value;
+    if (!Convert(fields_[i], text, &value, rejection)) return false;
+    SetField(fields_[i], value, payload);
   }
   record->mutable_payload()->PackFrom(*payload);
   return true;

@@ -1,12 +1,12 @@
 #include "connectors/pipeline.h"
 
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/status_macros.h"
-#include "google/protobuf/arena.h"
 
 namespace datarun::connectors {
 namespace {
@@ -65,36 +65,51 @@ void Pipeline::OnDelivered(
   if (!result.ok()) {
     failed_.fetch_add(1);
     failed_metric_.Increment();
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&failure_mu_);
     if (failure_.ok()) {
       failure_ = absl::Status(
           result.status().code(),
           absl::StrCat("delivery to ",
                        dlq ? mapper_->dlq_topic() : mapper_->topic(),
                        " failed: ", result.status().message()));
+      failed_flag_.store(true);
     }
     return;  // never marked done: the position cannot pass this row
   }
   if (dlq) {
-    dlq_.fetch_add(1);
+    dlq_.fetch_add(1, std::memory_order_relaxed);
     dlq_metric_.Increment();
   } else {
-    published_.fetch_add(1);
+    published_.fetch_add(1, std::memory_order_relaxed);
     published_metric_.Increment();
   }
-  absl::MutexLock lock(&mu_);
-  window_[seq - base_seq_].done = true;
+  window_[seq % kWindow].done.store(true, std::memory_order_release);
 }
 
-absl::Status Pipeline::Send(const broker::OutgoingMessage& message,
-                            uint64_t seq, bool dlq) {
+absl::Status Pipeline::Failure() {
+  if (!failed_flag_.load(std::memory_order_acquire)) return absl::OkStatus();
+  absl::MutexLock lock(&failure_mu_);
+  return failure_;
+}
+
+absl::Status Pipeline::Dispatch(const Outgoing& out) {
+  broker::OutgoingMessage m;
+  if (out.dlq) {
+    m.topic = mapper_->dlq_topic();
+    m.headers = &out.dlq_headers;
+  } else {
+    m.topic = mapper_->topic();
+    m.key = out.key;
+    m.headers = &data_headers_;
+  }
+  m.value = out.value;
   // Two words, so std::function keeps it inline (no allocation per row).
-  const uint64_t tag = (seq << 1) | (dlq ? 1 : 0);
+  const uint64_t tag = (out.seq << 1) | (out.dlq ? 1 : 0);
   auto callback = [this, tag](const absl::StatusOr<broker::DeliveryReport>& r) {
     OnDelivered(tag >> 1, tag & 1, r);
   };
   while (true) {
-    absl::Status s = producer_->Send(message, callback);
+    absl::Status s = producer_->Send(m, callback);
     if (s.ok()) return s;
     if (s.code() != absl::StatusCode::kResourceExhausted) return s;
     // Queue full for max_block: the bus is slow or down; keep waiting,
@@ -112,93 +127,193 @@ void Pipeline::Pace() {
   next_slot_ += slot;
 }
 
-absl::Status Pipeline::ProcessRow(Row row) {
+absl::Status Pipeline::Prepare(const Row& row, Outgoing* out) {
   Pace();
-  rows_.fetch_add(1);
-  const uint64_t seq = next_seq_++;
-  {
-    absl::MutexLock lock(&mu_);
-    RETURN_IF_ERROR(failure_);
-    window_.push_back(Pending{row.position, false});
+  RETURN_IF_ERROR(Failure());
+  // Room in the window: only rows that were acknowledged leave it.
+  while (next_seq_ - base_seq_ >= kWindow && !Advance()) {
+    if (threaded_) Publish();
+    RETURN_IF_ERROR(Failure());
+    absl::SleepFor(absl::Milliseconds(1));
   }
-  // The window holds its own copy; the row's is only for DLQ headers.
-  google::protobuf::ArenaOptions arena_options;
-  arena_options.initial_block = arena_block_;
-  arena_options.initial_block_size = sizeof(arena_block_);
-  google::protobuf::Arena arena(arena_options);
-  auto* record =
-      google::protobuf::Arena::CreateMessage<datarun::v1::Record>(&arena);
+  rows_.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t seq = next_seq_++;
+  window_[seq % kWindow].position.assign(row.position);
+  out->seq = seq;
+  // The mapping's column indexes, once per layout (one CSV file).
+  if (row.layout == 0 || !have_binding_ || binding_.layout != row.layout) {
+    binding_ = mapper_->Bind(row);
+    have_binding_ = true;
+  }
   RowRejection rejection;
-  if (mapper_->Map(row, record, &rejection)) {
-    record->SerializeToString(&value_);
-    broker::OutgoingMessage m;
-    m.topic = mapper_->topic();
-    m.key = record->subject().id();
-    m.value = value_;
-    m.headers = &data_headers_;
-    return Send(m, seq, /*dlq=*/false);
+  if (mapper_->Encode(row, binding_, &out->value, &out->key, &rejection)) {
+    out->dlq = false;
+    return absl::OkStatus();
   }
   dlq_reason_family_.Add({{"reason", rejection.reason}}).Increment();
-  broker::Headers headers = {
+  out->dlq = true;
+  out->key.clear();
+  out->value.assign(row.raw);
+  out->dlq_headers = {
       {"dr-dlq-reason", rejection.reason}, {"dr-dlq-detail", rejection.detail},
       {"dr-dlq-source", row.location},     {"dr-dlq-position", row.position},
       {"dr-dlq-topic", mapper_->topic()},
   };
-  broker::OutgoingMessage m;
-  m.topic = mapper_->dlq_topic();
-  m.value = row.raw;
-  m.headers = &headers;
-  return Send(m, seq, /*dlq=*/true);
+  return absl::OkStatus();
+}
+
+absl::Status Pipeline::ProcessRow(Row row) {
+  RETURN_IF_ERROR(Prepare(row, &direct_));
+  return Dispatch(direct_);
+}
+
+// --- The sender thread and its queue -------------------------------------
+
+Pipeline::Outgoing* Pipeline::NextSlot(absl::Status* status) {
+  if (written_ == room_end_) {
+    Publish();
+    absl::MutexLock lock(&queue_mu_);
+    auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+      return consumed_ + kQueue > written_ || !send_status_.ok();
+    };
+    queue_mu_.Await(absl::Condition(&room));
+    if (!send_status_.ok()) {
+      *status = send_status_;
+      return nullptr;
+    }
+    room_end_ = consumed_ + kQueue;
+  }
+  return &queue_[written_ % kQueue];
+}
+
+void Pipeline::Publish() {
+  absl::MutexLock lock(&queue_mu_);
+  produced_ = written_;
+}
+
+void Pipeline::SendLoop() {
+  uint64_t next = 0;
+  while (true) {
+    uint64_t end;
+    {
+      absl::MutexLock lock(&queue_mu_);
+      consumed_ = next;
+      auto ready = [this, next]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+        return produced_ > next || closing_;
+      };
+      queue_mu_.Await(absl::Condition(&ready));
+      end = produced_;
+      if (end == next) return;  // closing and everything sent
+    }
+    for (; next < end; ++next) {
+      absl::Status s = Dispatch(queue_[next % kQueue]);
+      if (!s.ok()) {
+        // Not enqueued, so never acknowledged: the position stays before
+        // this row.
+        absl::MutexLock lock(&queue_mu_);
+        send_status_ = s;
+        consumed_ = next;
+        return;
+      }
+    }
+  }
+}
+
+absl::Status Pipeline::WaitForSender() {
+  if (!threaded_) return absl::OkStatus();
+  Publish();
+  absl::MutexLock lock(&queue_mu_);
+  auto sent = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+    return consumed_ == produced_ || !send_status_.ok();
+  };
+  queue_mu_.Await(absl::Condition(&sent));
+  return send_status_;
+}
+
+void Pipeline::StopSender() {
+  absl::MutexLock lock(&queue_mu_);
+  closing_ = true;
+}
+
+bool Pipeline::Advance() {
+  const uint64_t from = base_seq_;
+  while (base_seq_ < next_seq_ &&
+         window_[base_seq_ % kWindow].done.load(std::memory_order_acquire)) {
+    window_[base_seq_ % kWindow].done.store(false, std::memory_order_relaxed);
+    ++base_seq_;
+  }
+  if (base_seq_ == from) return false;
+  // Copied out: the slot is free for a new row now.
+  acked_position_.assign(window_[(base_seq_ - 1) % kWindow].position);
+  return true;
 }
 
 absl::Status Pipeline::CommitAcknowledged() {
-  std::string position;
-  bool moved = false;
-  {
-    absl::MutexLock lock(&mu_);
-    while (!window_.empty() && window_.front().done) {
-      position = std::move(window_.front().position);
-      window_.pop_front();
-      ++base_seq_;
-      moved = true;
-    }
-  }
-  if (!moved) return absl::OkStatus();
-  RETURN_IF_ERROR(source_->Commit(position));
+  Advance();
+  if (base_seq_ == committed_seq_) return absl::OkStatus();
+  RETURN_IF_ERROR(source_->Commit(acked_position_));
+  committed_seq_ = base_seq_;
   commits_.fetch_add(1);
   return absl::OkStatus();
 }
 
 absl::Status Pipeline::Drain() {
+  absl::Status sent = WaitForSender();
   absl::Status flushed = producer_->Flush(options_.drain_timeout);
   RETURN_IF_ERROR(CommitAcknowledged());
-  {
-    absl::MutexLock lock(&mu_);
-    RETURN_IF_ERROR(failure_);
-  }
+  RETURN_IF_ERROR(Failure());
+  RETURN_IF_ERROR(sent);
   return flushed;
 }
 
 absl::Status Pipeline::Run(const std::atomic<bool>& stop, bool exit_when_idle) {
+  if (queue_ == nullptr) queue_.reset(new Outgoing[kQueue]);
+  {
+    absl::MutexLock lock(&queue_mu_);
+    produced_ = consumed_ = 0;
+    closing_ = false;
+    send_status_ = absl::OkStatus();
+  }
+  written_ = 0;
+  room_end_ = kQueue;
+  threaded_ = true;
+  std::thread sender([this] { SendLoop(); });
+
   absl::Time next_commit = absl::Now() + options_.commit_interval;
   absl::Status status;
+  // One Row for the whole run: sources assign into its strings, which keep
+  // their capacity from row to row.
+  Row row;
+  uint64_t unpublished = 0;
   while (!stop.load()) {
-    Row row;
     absl::StatusOr<bool> got = source_->Next(&row);
     if (!got.ok()) {
       status = got.status();
       break;
     }
     if (*got) {
-      status = ProcessRow(std::move(row));
+      Outgoing* slot = NextSlot(&status);
+      if (slot == nullptr) break;
+      status = Prepare(row, slot);
       if (!status.ok()) break;
+      ++written_;
+      if (++unpublished == kPublishEvery) {
+        Publish();
+        unpublished = 0;
+      }
+    } else if (unpublished > 0) {
+      Publish();
+      unpublished = 0;
     }
-    if (!*got || absl::Now() >= next_commit) {
+    // The clock is read once per published batch.
+    if (!*got || (unpublished == 0 && absl::Now() >= next_commit)) {
       status = CommitAcknowledged();
       if (!status.ok()) break;
+      status = Failure();
+      if (!status.ok()) break;
       {
-        absl::MutexLock lock(&mu_);
-        status = failure_;
+        absl::MutexLock lock(&queue_mu_);
+        status = send_status_;
       }
       if (!status.ok()) break;
       next_commit = absl::Now() + options_.commit_interval;
@@ -216,6 +331,9 @@ absl::Status Pipeline::Run(const std::atomic<bool>& stop, bool exit_when_idle) {
     }
   }
   absl::Status drained = Drain();
+  StopSender();
+  sender.join();
+  threaded_ = false;
   return status.ok() ? drained : status;
 }
 

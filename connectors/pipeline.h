@@ -4,19 +4,25 @@
 // committed only up to the last row before which every record was
 // acknowledged, so a crash re-sends and never skips.
 //
+// Run() works on two threads: the caller's reads, maps and encodes rows
+// (and commits positions), a sender thread hands the encoded records to
+// the producer in source order, through a bounded queue. ProcessRow() does
+// both on the caller's thread.
+//
 // Callers: the datarun-connect runner (Run) and tests (ProcessRow,
 // CommitAcknowledged, Drain).
 //
 // Thread-safety: Run / ProcessRow / CommitAcknowledged / Drain are called
-// from one thread; delivery callbacks run on the producer's thread and only
-// touch the mutex-guarded acknowledgement window and atomic counters.
-// counters() is safe from any thread.
+// from one thread. Delivery callbacks (the producer's thread) only set the
+// acknowledged flag of their row, count, and record a failure under a
+// mutex; the sender thread only reads queued records. counters() is safe
+// from any thread.
 #ifndef DATARUN_CONNECTORS_PIPELINE_H_
 #define DATARUN_CONNECTORS_PIPELINE_H_
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -79,15 +85,35 @@ class Pipeline {
   PipelineCounters counters() const;
 
  private:
+  // One row in flight, in source order: acknowledged flag and position.
   struct Pending {
-    std::string position;
-    bool done = false;
+    std::atomic<bool> done{false};
+    std::string position;  // the mapping thread's only
   };
+  // One encoded record, handed from the mapping thread to the sender.
+  struct Outgoing {
+    uint64_t seq = 0;
+    bool dlq = false;
+    std::string key;
+    std::string value;
+    broker::Headers dlq_headers;
+  };
+
   void OnDelivered(uint64_t seq, bool dlq,
                    const absl::StatusOr<broker::DeliveryReport>& result);
-  absl::Status Send(const broker::OutgoingMessage& message, uint64_t seq,
-                    bool dlq);
+  // Maps `row` into *out and enters it into the window (waits for room).
+  absl::Status Prepare(const Row& row, Outgoing* out);
+  absl::Status Dispatch(const Outgoing& out);
+  absl::Status Failure();
+  // Moves base_seq_ past acknowledged rows; true if it moved.
+  bool Advance();
   void Pace();
+  // Sender thread (Run): the queue between the two threads.
+  void SendLoop();
+  Outgoing* NextSlot(absl::Status* status);  // null when the sender failed
+  void Publish();
+  absl::Status WaitForSender();  // until everything published was sent
+  void StopSender();
 
   Source* const source_;
   const Mapper* const mapper_;
@@ -95,18 +121,40 @@ class Pipeline {
   const PipelineOptions options_;
   const broker::Headers data_headers_;
 
-  absl::Mutex mu_;
-  // Rows not yet committed, in source order; window_[0] has seq base_seq_.
-  std::deque<Pending> window_ ABSL_GUARDED_BY(mu_);
-  uint64_t base_seq_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  // Rows not yet acknowledged: window_[seq % kWindow] for seq in
+  // [base_seq_, next_seq_). When it is full the mapping thread waits for
+  // acknowledgements (back-pressure, like the producer's own queue).
+  static constexpr uint64_t kWindow = uint64_t{1} << 16;
+  std::unique_ptr<Pending[]> window_{new Pending[kWindow]};
+  // Mapping thread only: the first row not acknowledged, the next row, the
+  // row after the last committed one, and the last acknowledged position.
+  uint64_t base_seq_ = 0;
+  uint64_t next_seq_ = 0;
+  uint64_t committed_seq_ = 0;
+  std::string acked_position_;
 
-  uint64_t next_seq_ = 0;  // pipeline thread only
-  // Per-row scratch reused across rows (pipeline thread only): the first
-  // block of each row's arena, so mapping a row allocates nothing from the
-  // heap for the Record and payload, and the serialization buffer.
-  alignas(8) char arena_block_[16 << 10];
-  std::string value_;
+  absl::Mutex failure_mu_;
+  absl::Status failure_ ABSL_GUARDED_BY(failure_mu_);
+  std::atomic<bool> failed_flag_{false};
+
+  // The queue to the sender thread (Run only): a ring of reused slots.
+  static constexpr uint64_t kQueue = 4096;
+  static constexpr uint64_t kPublishEvery = 64;
+  std::unique_ptr<Outgoing[]> queue_;
+  absl::Mutex queue_mu_;
+  uint64_t produced_ ABSL_GUARDED_BY(queue_mu_) = 0;
+  uint64_t consumed_ ABSL_GUARDED_BY(queue_mu_) = 0;
+  bool closing_ ABSL_GUARDED_BY(queue_mu_) = false;
+  absl::Status send_status_ ABSL_GUARDED_BY(queue_mu_);
+  uint64_t written_ = 0;   // mapping thread: slots filled
+  uint64_t room_end_ = 0;  // mapping thread: may fill below this
+  bool threaded_ = false;  // mapping thread: inside Run
+
+  // Per-row scratch of ProcessRow and the binding of the current layout
+  // (mapping thread only).
+  Outgoing direct_;
+  Mapper::Binding binding_;
+  bool have_binding_ = false;
   absl::Time next_slot_ = absl::InfinitePast();  // rate limiter
 
   std::atomic<uint64_t> rows_{0}, published_{0}, dlq_{0}, failed_{0},

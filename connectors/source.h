@@ -42,6 +42,10 @@ struct Row {
   // reason source_error_reason.
   std::string source_error;
   std::string source_error_reason;
+  // Nonzero when `columns` has the same names in the same order as every
+  // other row with this value (the rows of one CSV file): lets the mapping
+  // resolve its column names to indexes once instead of per row.
+  uint64_t layout = 0;
 };
 
 class Source {
@@ -50,7 +54,9 @@ class Source {
 
   // Fills *row and returns true, or returns false when no row is available
   // right now (the caller waits and asks again). Errors are fatal for the
-  // connector (I/O, lost connection after retries).
+  // connector (I/O, lost connection after retries). *row may hold an
+  // earlier row (the pipeline reuses one Row so its strings keep their
+  // capacity): a source sets every member.
   virtual absl::StatusOr<bool> Next(Row* row) = 0;
 
   // Every row up to and including `position` was acknowledged by the bus:

@@ -29,7 +29,16 @@ CsvResult SkipLine(absl::string_view buffer, size_t from, bool at_eof,
 CsvResult ParseCsvRecord(absl::string_view buffer, bool at_eof,
                          size_t* consumed, std::vector<std::string>* fields,
                          std::string* error) {
-  fields->clear();
+  // Fields are written into the strings already in *fields (resized at the
+  // end), so a caller that passes the same vector for every record
+  // allocates nothing once the strings have grown to the data's widths.
+  size_t count = 0;
+  auto next_field = [&]() -> std::string& {
+    if (count == fields->size()) fields->emplace_back();
+    std::string& f = (*fields)[count++];
+    f.clear();
+    return f;
+  };
   size_t i = 0;
   const size_t n = buffer.size();
   // Blank lines.
@@ -40,13 +49,14 @@ CsvResult ParseCsvRecord(absl::string_view buffer, bool at_eof,
   if (i == n) {
     if (!at_eof) return CsvResult::kNeedMore;
     *consumed = n;
+    fields->clear();
     return CsvResult::kEnd;
   }
   const size_t start = i;
   while (true) {
     // At the start of a field.
-    std::string field;
     if (i < n && buffer[i] == '"') {
+      std::string& field = next_field();
       ++i;
       while (true) {
         const char* q = static_cast<const char*>(
@@ -54,11 +64,10 @@ CsvResult ParseCsvRecord(absl::string_view buffer, bool at_eof,
         if (q == nullptr) {
           if (!at_eof) return CsvResult::kNeedMore;
           *consumed = n;
-          *error =
-              absl::StrCat("unterminated quoted field ", fields->size() + 1,
-                           " (opening quote at byte ", start,
-                           " of the "
-                           "record's chunk runs to end of file)");
+          *error = absl::StrCat("unterminated quoted field ", count,
+                                " (opening quote at byte ", start,
+                                " of the "
+                                "record's chunk runs to end of file)");
           return CsvResult::kBroken;
         }
         size_t qi = q - buffer.data();
@@ -73,29 +82,31 @@ CsvResult ParseCsvRecord(absl::string_view buffer, bool at_eof,
         break;
       }
       if (i < n && buffer[i] != ',' && buffer[i] != '\n' && buffer[i] != '\r') {
-        return SkipLine(buffer, i, at_eof, consumed, error,
-                        absl::StrCat("field ", fields->size() + 1,
-                                     ": text after the closing quote"));
+        return SkipLine(
+            buffer, i, at_eof, consumed, error,
+            absl::StrCat("field ", count, ": text after the closing quote"));
       }
     } else {
       size_t j = i;
-      while (j < n && buffer[j] != ',' && buffer[j] != '\n' &&
-             buffer[j] != '\r') {
+      bool quote = false;
+      while (j < n) {
+        const char c = buffer[j];
+        if (c == ',' || c == '\n' || c == '\r') break;
+        quote |= c == '"';
         ++j;
       }
       if (j == n && !at_eof) return CsvResult::kNeedMore;
-      absl::string_view raw = buffer.substr(i, j - i);
-      if (raw.find('"') != absl::string_view::npos) {
+      if (quote) {
         return SkipLine(buffer, i, at_eof, consumed, error,
-                        absl::StrCat("field ", fields->size() + 1,
+                        absl::StrCat("field ", count + 1,
                                      ": quote inside an unquoted field"));
       }
-      field.assign(raw.data(), raw.size());
+      next_field().assign(buffer.data() + i, j - i);
       i = j;
     }
-    fields->push_back(std::move(field));
     if (i == n) {  // at_eof: last record without terminator
       *consumed = n;
+      fields->resize(count);
       return CsvResult::kRecord;
     }
     if (buffer[i] == ',') {
@@ -110,6 +121,7 @@ CsvResult ParseCsvRecord(absl::string_view buffer, bool at_eof,
       ++i;  // '\n'
     }
     *consumed = i;
+    fields->resize(count);
     return CsvResult::kRecord;
   }
 }

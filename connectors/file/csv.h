@@ -28,7 +28,10 @@ enum class CsvResult {
 
 // Splits the record at the start of `buffer`. *consumed is the number of
 // bytes of the record including its line terminator (also for kBroken).
-// Blank lines are consumed and skipped.
+// Blank lines are consumed and skipped. On kRecord *fields has exactly the
+// record's fields; the strings already in it are reused (pass the same
+// vector for every record to avoid allocating), so after any other result
+// its contents are unspecified.
 CsvResult ParseCsvRecord(absl::string_view buffer, bool at_eof,
                          size_t* consumed, std::vector<std::string>* fields,
                          std::string* error);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -29,6 +30,9 @@ namespace {
 using datarun::connectors::v1::Format;
 
 constexpr size_t kChunk = 1 << 20;
+
+// Row::layout ids, unique in the process (one per opened CSV file).
+std::atomic<uint64_t> next_layout{0};
 
 absl::Status ErrnoError(absl::string_view what, const std::string& path) {
   return absl::InternalError(
@@ -226,6 +230,7 @@ absl::Status FileSource::OpenNext(bool* opened) {
     }
     buffer_pos_ = consumed;
     line_ = std::count(buffer_.begin(), buffer_.begin() + consumed, '\n');
+    layout_ = next_layout.fetch_add(1) + 1;
   }
   if (offset > buffer_file_offset_ + buffer_pos_) {
     if (std::fseek(file_, offset, SEEK_SET) != 0) {
@@ -243,11 +248,14 @@ absl::Status FileSource::OpenNext(bool* opened) {
   return absl::OkStatus();
 }
 
-void FileSource::ToColumns(Row* row, std::vector<std::string>* fields) {
-  row->columns.reserve(fields->size());
-  for (size_t i = 0; i < fields->size(); ++i) {
-    row->columns.emplace_back(header_[i], std::move((*fields)[i]));
+void FileSource::ToColumns(Row* row) {
+  row->columns.resize(fields_.size());
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    auto& [name, value] = row->columns[i];
+    if (name != header_[i]) name = header_[i];
+    value.swap(fields_[i]);
   }
+  row->layout = layout_;
 }
 
 bool FileSource::NextRecord(Row* row, bool* need_more) {
@@ -256,11 +264,10 @@ bool FileSource::NextRecord(Row* row, bool* need_more) {
   view.remove_prefix(buffer_pos_);
   size_t consumed = 0;
   std::string error;
-  std::vector<std::string> fields;
   bool broken = false;
   absl::string_view raw;
   if (format_ == v1::FORMAT_CSV) {
-    CsvResult r = ParseCsvRecord(view, eof_, &consumed, &fields, &error);
+    CsvResult r = ParseCsvRecord(view, eof_, &consumed, &fields_, &error);
     if (r == CsvResult::kNeedMore) {
       *need_more = true;
       return false;
@@ -307,11 +314,21 @@ bool FileSource::NextRecord(Row* row, bool* need_more) {
   const uint64_t end_offset = buffer_file_offset_ + buffer_pos_;
   last_row_end_ = end_offset;
 
-  row->position = absl::StrCat(current_, "\t", end_offset, "\t", line_);
-  row->location = absl::StrCat(current_, ":", first_line);
-  row->raw = std::string(raw);
+  // Every member of *row is set (it may hold the previous row); assigning
+  // into its strings reuses their capacity.
+  row->position.clear();
+  absl::StrAppend(&row->position, current_, "\t", end_offset, "\t", line_);
+  row->location.clear();
+  absl::StrAppend(&row->location, current_, ":", first_line);
+  row->raw.assign(raw.data(), raw.size());
+  row->op = RowOp::kUpsert;
+  row->source_version = 0;
+  row->source_error.clear();
+  row->source_error_reason.clear();
+  row->layout = 0;
   ++rows_emitted_;
   auto fail = [&](absl::string_view reason, std::string detail) {
+    row->columns.clear();
     row->source_error_reason = std::string(reason);
     row->source_error = std::move(detail);
     return true;
@@ -324,7 +341,7 @@ bool FileSource::NextRecord(Row* row, bool* need_more) {
       return fail(kReasonInvalidUtf8, std::string(utf8.status().message()));
     }
     if (format_ == v1::FORMAT_CSV) {
-      for (std::string& f : fields) f = *GbkToUtf8(f);
+      for (std::string& f : fields_) f = *GbkToUtf8(f);
     } else {
       row->raw = *std::move(utf8);
     }
@@ -336,13 +353,14 @@ bool FileSource::NextRecord(Row* row, bool* need_more) {
     }
   }
   if (format_ == v1::FORMAT_CSV) {
-    if (fields.size() != header_.size()) {
+    if (fields_.size() != header_.size()) {
       return fail(kReasonBadCsv,
-                  absl::StrCat("row has ", fields.size(),
+                  absl::StrCat("row has ", fields_.size(),
                                " fields, header has ", header_.size()));
     }
-    ToColumns(row, &fields);
+    ToColumns(row);
   } else if (format_ == v1::FORMAT_JSONL) {
+    row->columns.clear();
     google::protobuf::Struct object;
     auto s = google::protobuf::util::JsonStringToMessage(row->raw, &object);
     if (!s.ok()) {
@@ -352,6 +370,8 @@ bool FileSource::NextRecord(Row* row, bool* need_more) {
     for (const auto& [key, value] : object.fields()) {
       row->columns.emplace_back(key, JsonValueText(value));
     }
+  } else {
+    row->columns.clear();  // canonical JSONL: the mapper reads `raw`
   }
   return true;
 }

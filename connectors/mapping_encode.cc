@@ -1,0 +1,332 @@
+// Mapper::Encode: a row straight to the wire format of its Record, the
+// connector's hot path. Mapping and validation are Mapper::MapEnvelope and
+// Mapper::Convert, shared with Map, so both paths accept and reject the same
+// rows for the same reasons; only the output differs. The bytes are what
+// Record::SerializeToString writes for Map's record (fields in field-number
+// order, proto3 defaults left out); mapping_encode_test checks that for the
+// mappings in the repository.
+#include <cstring>
+#include <memory>
+
+#include "connectors/mapping.h"
+#include "google/protobuf/arena.h"
+#include "google/protobuf/descriptor.h"
+
+namespace datarun::connectors {
+
+using google::protobuf::FieldDescriptor;
+
+// A payload field in the tree of mapped paths: a leaf (a mapping field) or
+// a message with mapped fields below.
+struct Mapper::Node {
+  const FieldDescriptor* descriptor = nullptr;  // null for the payload root
+  int field = -1;                               // leaf: index in fields_
+  std::vector<Node> children;                   // by field number
+};
+
+namespace {
+
+enum WireType { kVarint = 0, kFixed64 = 1, kLength = 2, kFixed32 = 5 };
+
+void PutVarint(std::string* out, uint64_t v) {
+  char buffer[10];
+  int n = 0;
+  while (v >= 0x80) {
+    buffer[n++] = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  buffer[n++] = static_cast<char>(v);
+  out->append(buffer, n);
+}
+
+void PutTag(std::string* out, int number, WireType type) {
+  PutVarint(out, (static_cast<uint64_t>(number) << 3) | type);
+}
+
+void PutBytes(std::string* out, int number, absl::string_view bytes) {
+  PutTag(out, number, kLength);
+  PutVarint(out, bytes.size());
+  out->append(bytes.data(), bytes.size());
+}
+
+void PutFixed(std::string* out, uint64_t v, int bytes) {
+  char buffer[8];
+  for (int i = 0; i < bytes; ++i) buffer[i] = static_cast<char>(v >> (8 * i));
+  out->append(buffer, bytes);
+}
+
+// A length-delimited field whose length is known only after its content is
+// written: the content is written after a one-byte length (the common case)
+// and moved when the length needs more bytes.
+size_t BeginLength(std::string* out, int number) {
+  PutTag(out, number, kLength);
+  out->push_back('\0');
+  return out->size();
+}
+
+void EndLength(std::string* out, size_t start) {
+  const size_t length = out->size() - start;
+  if (length < 0x80) {
+    (*out)[start - 1] = static_cast<char>(length);
+    return;
+  }
+  std::string varint;
+  PutVarint(&varint, length);
+  (*out)[start - 1] = varint[0];
+  out->insert(start, varint, 1, std::string::npos);
+}
+
+// A scalar with implicit presence is left out when it is zero, as the
+// generated serializer does; with explicit presence it is written when set.
+void PutScalar(std::string* out, const FieldDescriptor* fd, int64_t integer,
+               double real) {
+  const bool always = fd->has_presence();
+  const int n = fd->number();
+  switch (fd->type()) {
+    case FieldDescriptor::TYPE_DOUBLE: {
+      uint64_t bits;
+      std::memcpy(&bits, &real, sizeof(bits));
+      if (bits == 0 && !always) return;
+      PutTag(out, n, kFixed64);
+      PutFixed(out, bits, 8);
+      return;
+    }
+    case FieldDescriptor::TYPE_FLOAT: {
+      const float f = static_cast<float>(real);
+      uint32_t bits;
+      std::memcpy(&bits, &f, sizeof(bits));
+      if (bits == 0 && !always) return;
+      PutTag(out, n, kFixed32);
+      PutFixed(out, bits, 4);
+      return;
+    }
+    default:
+      break;
+  }
+  if (integer == 0 && !always) return;
+  switch (fd->type()) {
+    case FieldDescriptor::TYPE_SINT32:
+    case FieldDescriptor::TYPE_SINT64:
+      PutTag(out, n, kVarint);
+      PutVarint(out, (static_cast<uint64_t>(integer) << 1) ^
+                         static_cast<uint64_t>(integer >> 63));
+      return;
+    case FieldDescriptor::TYPE_FIXED32:
+    case FieldDescriptor::TYPE_SFIXED32:
+      PutTag(out, n, kFixed32);
+      PutFixed(out, static_cast<uint64_t>(integer), 4);
+      return;
+    case FieldDescriptor::TYPE_FIXED64:
+    case FieldDescriptor::TYPE_SFIXED64:
+      PutTag(out, n, kFixed64);
+      PutFixed(out, static_cast<uint64_t>(integer), 8);
+      return;
+    default:  // int32/64, uint32/64, bool, enum: negative int32 as 10 bytes
+      PutTag(out, n, kVarint);
+      PutVarint(out, static_cast<uint64_t>(integer));
+      return;
+  }
+}
+
+void PutSubject(std::string* out, int number, const subject::SubjectId& id) {
+  const size_t start = BeginLength(out, number);
+  PutTag(out, 1, kVarint);  // Subject.kind, never UNSPECIFIED here
+  PutVarint(out, id.kind() == subject::SubjectKind::kCitizen
+                     ? datarun::v1::SUBJECT_KIND_CITIZEN
+                     : datarun::v1::SUBJECT_KIND_LEGAL_PERSON);
+  PutBytes(out, 2, id.id());
+  EndLength(out, start);
+}
+
+// Inserts `path` below `node` (a Mapper::Node, private, hence the
+// template); false when the tree cannot say what Map would do: a field
+// mapped twice, both as a leaf and as a message, or in a oneof.
+template <typename NodeT>
+bool Insert(NodeT* node, const std::vector<const FieldDescriptor*>& path,
+            size_t depth, int field) {
+  const FieldDescriptor* fd = path[depth];
+  if (fd->containing_oneof() != nullptr) return false;
+  auto it = node->children.begin();
+  while (it != node->children.end() &&
+         it->descriptor->number() < fd->number()) {
+    ++it;
+  }
+  if (it == node->children.end() || it->descriptor != fd) {
+    it = node->children.insert(it, NodeT());
+    it->descriptor = fd;
+  }
+  if (depth + 1 == path.size()) {
+    if (it->field >= 0 || !it->children.empty()) return false;
+    it->field = field;
+    return true;
+  }
+  if (it->field >= 0) return false;
+  return Insert(&*it, path, depth + 1, field);
+}
+
+// True when a mapped field at or below `node` has a value in this row.
+template <typename NodeT>
+bool AnySet(const NodeT& node, const bool* set) {
+  if (node.field >= 0) return set[node.field];
+  for (const NodeT& child : node.children) {
+    if (AnySet(child, set)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Mapper::Mapper() = default;
+Mapper::~Mapper() = default;
+
+void Mapper::BuildEncoder() {
+  auto root = std::make_unique<Node>();
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    if (!Insert(root.get(), fields_[i].path, 0, static_cast<int>(i))) {
+      return;  // Encode falls back to Map
+    }
+  }
+  encoder_ = std::move(root);
+}
+
+void Mapper::EncodeNode(const Node& node, const Value* values, const bool* set,
+                        std::string* out) const {
+  for (const Node& child : node.children) {
+    const FieldDescriptor* fd = child.descriptor;
+    if (child.field < 0) {
+      // A message on the way to mapped fields: present when one of them has
+      // a value (Map's MutableMessage), even if the values are defaults.
+      if (!AnySet(child, set)) continue;
+      const size_t start = BeginLength(out, fd->number());
+      EncodeNode(child, values, set, out);
+      EndLength(out, start);
+      continue;
+    }
+    if (!set[child.field]) continue;
+    const Field& field = fields_[child.field];
+    const Value& value = values[child.field];
+    switch (field.kind) {
+      case Kind::kString:
+        PutBytes(out, fd->number(), value.text);
+        break;
+      case Kind::kInteger:
+      case Kind::kBool:
+      case Kind::kEnum:
+      case Kind::kReal:
+        PutScalar(out, fd, value.integer, value.real);
+        break;
+      case Kind::kDate: {
+        const size_t start = BeginLength(out, fd->number());
+        // Date: year 1, month 2, day 3 (common.proto); a valid date has no
+        // zero part.
+        PutTag(out, 1, kVarint);
+        PutVarint(out, static_cast<uint64_t>(value.year));
+        PutTag(out, 2, kVarint);
+        PutVarint(out, static_cast<uint64_t>(value.month));
+        PutTag(out, 3, kVarint);
+        PutVarint(out, static_cast<uint64_t>(value.day));
+        EndLength(out, start);
+        break;
+      }
+      case Kind::kTimestamp: {
+        const size_t start = BeginLength(out, fd->number());
+        if (value.seconds != 0) {
+          PutTag(out, 1, kVarint);
+          PutVarint(out, static_cast<uint64_t>(value.seconds));
+        }
+        if (value.nanos != 0) {
+          PutTag(out, 2, kVarint);
+          PutVarint(out, static_cast<uint64_t>(int64_t{value.nanos}));
+        }
+        EndLength(out, start);
+        break;
+      }
+      case Kind::kSubject:
+        PutSubject(out, fd->number(), *value.subject);
+        break;
+    }
+  }
+}
+
+bool Mapper::EncodeFallback(const Row& row, std::string* value,
+                            std::string* key, RowRejection* rejection) const {
+  alignas(8) char block[8 << 10];
+  google::protobuf::ArenaOptions options;
+  options.initial_block = block;
+  options.initial_block_size = sizeof(block);
+  google::protobuf::Arena arena(options);
+  auto* record =
+      google::protobuf::Arena::CreateMessage<datarun::v1::Record>(&arena);
+  if (!Map(row, record, rejection)) return false;
+  value->clear();
+  record->AppendToString(value);
+  key->assign(record->subject().id());
+  return true;
+}
+
+bool Mapper::Encode(const Row& row, const Binding& binding, std::string* value,
+                    std::string* key, RowRejection* rejection) const {
+  if (encoder_ == nullptr || !row.source_error.empty()) {
+    return EncodeFallback(row, value, key, rejection);
+  }
+  Envelope envelope;
+  if (!MapEnvelope(row, binding, &envelope, rejection)) return false;
+  const bool upsert = envelope.op != datarun::v1::Record::OP_DELETE;
+  absl::InlinedVector<Value, 16> values;
+  absl::InlinedVector<bool, 16> set;
+  if (upsert) {
+    values.resize(fields_.size());
+    set.resize(fields_.size());
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      const int at = binding.fields[i];
+      absl::string_view text = at < 0
+                                   ? absl::string_view()
+                                   : absl::string_view(row.columns[at].second);
+      if (text.empty()) {
+        if (!Missing(row, binding, i, rejection)) return false;
+        continue;
+      }
+      if (!Convert(fields_[i], text, &values[i], rejection)) return false;
+      set[i] = true;
+    }
+  }
+  // Record, fields in number order (record.proto).
+  value->clear();
+  PutSubject(value, 1, *envelope.subject);
+  if (!data_class_->id().empty()) PutBytes(value, 2, data_class_->id());
+  if (!department_.empty()) PutBytes(value, 3, department_);
+  if (!envelope.record_key.empty()) PutBytes(value, 4, envelope.record_key);
+  PutTag(value, 5, kVarint);  // source_version, never 0
+  PutVarint(value, envelope.version);
+  PutTag(value, 6, kVarint);  // op, never UNSPECIFIED
+  PutVarint(value, envelope.op);
+  if (envelope.has_event_time) {
+    const size_t start = BeginLength(value, 7);
+    if (envelope.event_seconds != 0) {
+      PutTag(value, 1, kVarint);
+      PutVarint(value, static_cast<uint64_t>(envelope.event_seconds));
+    }
+    if (envelope.event_nanos != 0) {
+      PutTag(value, 2, kVarint);
+      PutVarint(value, static_cast<uint64_t>(int64_t{envelope.event_nanos}));
+    }
+    EndLength(value, start);
+  }
+  if (upsert) {
+    const size_t any = BeginLength(value, 8);
+    PutBytes(value, 1, type_url_);
+    const size_t tag_at = value->size();
+    const size_t payload = BeginLength(value, 2);
+    EncodeNode(*encoder_, values.data(), set.data(), value);
+    if (value->size() == payload) {
+      value->resize(tag_at);  // empty payload: Any.value left out
+    } else {
+      EndLength(value, payload);
+    }
+    EndLength(value, any);
+  }
+  key->assign(envelope.subject->id().data(), envelope.subject->id().size());
+  return true;
+}
+
+}  // namespace datarun::connectors

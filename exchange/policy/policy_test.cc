@@ -1,10 +1,12 @@
 // The policy matrix: for each rule, a request it allows and one it denies.
 #include "exchange/policy/policy.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "exchange/policy/rules.h"
 #include "exchange/policy/testing/fixture.h"
@@ -540,6 +542,40 @@ TEST_F(DocumentPolicyTest, DocumentsAreAboutExactlyOneSubject) {
   r.mutable_subjects(1)->set_kind(datarun::v1::SUBJECT_KIND_CITIZEN);
   fixture_->Sign(&r);
   EXPECT_DENIED(Decide(r), kRuleBadSubject);
+}
+
+TEST_F(DocumentPolicyTest, ShippedAgreementsAndTheCertificatesTheyCover) {
+  // The list docs/policy.md gives: every (agreement, template) pair of the
+  // shipped catalog whose template the agreement fully covers. Signatures
+  // off: only the coverage rule is asked about here.
+  PolicyOptions o;
+  o.verify_signatures = false;
+  auto p = Policy::Create(fixture_->catalog(), fixture_->keyring(), o);
+  ASSERT_TRUE(p.ok()) << p.status();
+  std::vector<std::string> covered;
+  const auto& c = fixture_->catalog().catalog();
+  for (const auto& a : c.sharing_agreements()) {
+    for (const auto& t : c.certificate_templates()) {
+      QueryRequest r = Request(a.consumer_department(), a.matter(),
+                               datarun::v1::QUERY_KIND_CERTIFICATE);
+      r.set_template_id(t.id());
+      RequestGrant g = (*p)->CheckRequest(r, kNow);
+      if (g.decision.allowed) {
+        covered.push_back(absl::StrCat(a.id(), ":", t.id()));
+      } else {
+        EXPECT_EQ(g.decision.rule, kRuleTemplateNotCovered)
+            << a.id() << " " << t.id() << ": " << g.decision.message;
+      }
+    }
+  }
+  std::sort(covered.begin(), covered.end());
+  EXPECT_EQ(covered,
+            (std::vector<std::string>{
+                "ag_court_case_filing:entity_roles",
+                "ag_court_case_filing:real_estate_ownership",
+                "ag_disability_certificate_application:disability",
+                "ag_real_estate_transfer_registration:real_estate_ownership",
+                "ag_retirement_pension_claim:social_insurance_contribution"}));
 }
 
 TEST(PolicyCreate, RejectsAgreementWithUnknownField) {

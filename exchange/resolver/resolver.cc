@@ -202,10 +202,10 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
     } else if (request.kind() == datarun::v1::QUERY_KIND_CERTIFICATE ||
                request.kind() == datarun::v1::QUERY_KIND_DOSSIER) {
       // One subject (CheckRequest); the exchange may still refuse to seal.
-      ASSIGN_OR_RETURN(policy::Decision d,
-                       AnswerDocument(catalog_, options_.seals, grant, request,
-                                      work[0].data, now, &work[0].event,
-                                      &response));
+      ASSIGN_OR_RETURN(
+          policy::Decision d,
+          AnswerDocument(catalog_, options_.seals, grant, request, work[0].data,
+                         now, &work[0].event, &response));
       if (!d.allowed) {
         response.set_decision(datarun::v1::DECISION_DENY);
         response.set_denial_rule(d.rule);

@@ -511,6 +511,28 @@ absl::StatusOr<std::vector<datarun::v1::Record>> RocksDbStateStore::Profile(
   return out;
 }
 
+absl::Status RocksDbStateStore::VisitProfile(
+    int32_t partition, absl::string_view subject_id,
+    absl::FunctionRef<absl::Status(absl::string_view record)> visit) {
+  std::string prefix;
+  prefix.reserve(8 + subject_id.size());
+  AppendPartition(partition, &prefix);
+  AppendEscaped(subject_id, &prefix);
+  std::unique_ptr<rocksdb::Iterator> it = TakeIterator();
+  absl::Cleanup give_back = [&] {
+    if (it->status().ok()) ReturnIterator(std::move(it));
+  };
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    ASSIGN_OR_RETURN(DecodedValue d,
+                     DecodeRecordValue(absl::string_view(it->value().data(),
+                                                         it->value().size())));
+    if (d.op == kOpDelete) continue;
+    RETURN_IF_ERROR(visit(d.record));
+  }
+  return FromRocks(it->status(), "profile scan");
+}
+
 std::unique_ptr<rocksdb::Iterator> RocksDbStateStore::TakeIterator() {
   std::unique_ptr<rocksdb::Iterator> it;
   {

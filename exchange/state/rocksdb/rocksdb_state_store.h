@@ -76,6 +76,9 @@ class RocksDbStateStore : public StateStore {
   absl::StatusOr<std::vector<datarun::v1::Record>> Profile(
       int32_t partition, absl::string_view subject_id,
       const absl::flat_hash_set<std::string>& classes) override;
+  absl::Status VisitProfile(
+      int32_t partition, absl::string_view subject_id,
+      absl::FunctionRef<absl::Status(absl::string_view record)> visit) override;
   absl::StatusOr<std::vector<std::vector<datarun::v1::Record>>> MultiProfile(
       const std::vector<SubjectRef>& subjects,
       const absl::flat_hash_set<std::string>& classes) override;

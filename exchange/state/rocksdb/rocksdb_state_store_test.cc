@@ -252,6 +252,69 @@ TEST_F(RocksDbStateStoreTest, ProfileSeesWritesMadeAfterEarlierProfiles) {
   EXPECT_EQ(outer->size(), 2u);
 }
 
+// VisitProfile hands out the stored bytes of what Profile returns (same
+// records, same order, tombstones and other subjects left out) and stops at
+// the visitor's first error.
+TEST_F(RocksDbStateStoreTest, VisitProfileGivesTheBytesProfileParses) {
+  IngestBatch b;
+  b.records.push_back(Write(4, MakeRecord("A", "vehicle", "P1", 3)));
+  b.records.push_back(Write(4, MakeRecord("A", "household", "", 1)));
+  b.records.push_back(Write(4, MakeRecord("AB", "vehicle", "P2", 1)));
+  b.records.push_back(
+      Write(4, MakeRecord("A", "insurance", "", 2, Record::OP_DELETE)));
+  Apply(b);
+  ASSERT_TRUE(store_->Flush().ok());
+  b.records.clear();
+  b.records.push_back(Write(4, MakeRecord("A", "credit", "", 7)));
+  b.records.push_back(Write(4, MakeRecord("A", "vehicle", "P0", 1)));
+  Apply(b);
+
+  auto profile = store_->Profile(4, "A", {});
+  ASSERT_TRUE(profile.ok()) << profile.status();
+  ASSERT_EQ(profile->size(), 4u);
+  std::vector<Record> visited;
+  absl::Status st = store_->VisitProfile(4, "A", [&](absl::string_view bytes) {
+    Record r;
+    EXPECT_TRUE(r.ParseFromArray(bytes.data(), bytes.size()));
+    visited.push_back(std::move(r));
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(st.ok()) << st;
+  ASSERT_EQ(visited.size(), profile->size());
+  for (size_t i = 0; i < visited.size(); ++i) {
+    EXPECT_EQ(visited[i].SerializeAsString(), (*profile)[i].SerializeAsString())
+        << i;
+  }
+  EXPECT_EQ(visited[0].data_class(), "credit");
+  EXPECT_EQ(visited[0].source_version(), 7u);
+
+  int calls = 0;
+  st = store_->VisitProfile(4, "A", [&](absl::string_view) {
+    ++calls;
+    return absl::DataLossError("stop here");
+  });
+  EXPECT_EQ(st, absl::DataLossError("stop here"));
+  EXPECT_EQ(calls, 1);
+  // The iterator given back after the visitor's error still works.
+  calls = 0;
+  ASSERT_TRUE(store_
+                  ->VisitProfile(4, "nobody",
+                                 [&](absl::string_view) {
+                                   ++calls;
+                                   return absl::OkStatus();
+                                 })
+                  .ok());
+  EXPECT_EQ(calls, 0);
+  ASSERT_TRUE(store_
+                  ->VisitProfile(4, "AB",
+                                 [&](absl::string_view) {
+                                   ++calls;
+                                   return absl::OkStatus();
+                                 })
+                  .ok());
+  EXPECT_EQ(calls, 1);
+}
+
 TEST_F(RocksDbStateStoreTest, OffsetsAreWrittenWithTheRecordsAndCount) {
   IngestBatch b;
   b.cluster_id = "cluster-1";

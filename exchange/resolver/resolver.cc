@@ -12,6 +12,7 @@
 #include "exchange/policy/rules.h"
 #include "exchange/resolver/document_answer.h"
 #include "exchange/resolver/predicate.h"
+#include "exchange/resolver/profile_answer.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -34,41 +35,10 @@ struct SubjectWork {
   int32_t partition = 0;
   std::vector<Record> data;    // records of the classes asked for
   std::vector<Record> gating;  // consent_grant, delegation
+  ProfileRecords profile;      // PROFILE: the data records, unparsed
   policy::Decision decision;
   AuditEvent event;
 };
-
-// Whether `any` holds a `full_name` (what Any::UnpackTo checks).
-bool HoldsType(const google::protobuf::Any& any, absl::string_view full_name) {
-  absl::string_view url = any.type_url();
-  return url.size() > full_name.size() &&
-         url[url.size() - full_name.size() - 1] == '/' &&
-         absl::EndsWith(url, full_name);
-}
-
-// The record's payload with only the agreement's fields, into `out`.
-// Filtering the serialized payload gives the bytes that unpacking, masking
-// by reflection and repacking would (tests: field_mask_test), at a fraction
-// of the cost; payloads the filter cannot read take that slow path, which
-// also says what is wrong with them.
-absl::Status MaskPayload(const Record& r, const policy::ClassGrant& g,
-                         google::protobuf::Any* out) {
-  auto not_held = [&] {
-    return absl::DataLossError(absl::StrCat(
-        "stored record ", r.data_class(), "/", r.record_key(), " of ",
-        r.subject().id(), " does not hold a ", g.payload->full_name()));
-  };
-  if (!HoldsType(r.payload(), g.payload->full_name())) return not_held();
-  out->set_type_url(g.type_url);
-  if (g.mask.FilterWire(r.payload().value(), out->mutable_value())) {
-    return absl::OkStatus();
-  }
-  std::unique_ptr<google::protobuf::Message> payload(g.prototype->New());
-  if (!r.payload().UnpackTo(payload.get())) return not_held();
-  g.mask.Apply(payload.get());
-  out->PackFrom(*payload);
-  return absl::OkStatus();
-}
 
 }  // namespace
 
@@ -125,12 +95,20 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
       // One seek over the subject's whole prefix, filtered here: the store
       // seeks once per class when given a class set, and a seek costs more
       // than parsing the handful of records a subject holds (tests/bench).
-      ASSIGN_OR_RETURN(std::vector<Record> records,
-                       store_.Profile(w.partition, subject.id()));
-      w.data.reserve(records.size());
-      for (Record& r : records) {
-        if (!grant.read_classes->contains(r.data_class())) continue;
-        (IsGating(r.data_class()) ? w.gating : w.data).push_back(std::move(r));
+      if (request.kind() == datarun::v1::QUERY_KIND_PROFILE) {
+        // The hot path: data records stay serialized (profile_answer.h).
+        RETURN_IF_ERROR(ReadProfile(store_, w.partition, subject.id(),
+                                    *grant.read_classes, &w.profile,
+                                    &w.gating));
+      } else {
+        ASSIGN_OR_RETURN(std::vector<Record> records,
+                         store_.Profile(w.partition, subject.id()));
+        w.data.reserve(records.size());
+        for (Record& r : records) {
+          if (!grant.read_classes->contains(r.data_class())) continue;
+          (IsGating(r.data_class()) ? w.gating : w.data)
+              .push_back(std::move(r));
+        }
       }
       w.decision = policy_.CheckSubject(grant, request, subject, w.gating, now);
       allowed &= w.decision.allowed;
@@ -165,39 +143,12 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
     const policy::AgreementPlan& plan = *grant.plan;
     if (request.kind() == datarun::v1::QUERY_KIND_PROFILE) {
       size_t total = 0;
-      for (const auto& w : work) total += w.data.size();
+      for (const auto& w : work) total += w.profile.data.size();
       response.mutable_records()->Reserve(static_cast<int>(total));
       for (int i = 0; i < n; ++i) {
-        SubjectWork& w = work[i];
-        // A subject holds a handful of classes: a linear search beats a
-        // map keyed by copied class names.
-        std::vector<std::pair<absl::string_view, datarun::v1::DisclosedClass*>>
-            disclosed;
-        for (Record& r : w.data) {
-          auto g = plan.classes.find(r.data_class());
-          if (g == plan.classes.end() || g->second.mask.empty()) continue;
-          const policy::ClassGrant& cg = g->second;
-          datarun::v1::DisclosedRecord* d = response.add_records();
-          RETURN_IF_ERROR(MaskPayload(r, cg, d->mutable_payload()));
-          d->set_data_class(r.data_class());
-          d->set_record_key(r.record_key());
-          d->mutable_disclosed_fields()->Reserve(cg.mask.paths().size());
-          for (const auto& f : cg.mask.paths()) d->add_disclosed_fields(f);
-          *d->mutable_provenance() = ProvenanceOf(r);
-          *d->mutable_subject() = request.subjects(i);
-          datarun::v1::DisclosedClass* dc = nullptr;
-          for (const auto& [cls, c] : disclosed) {
-            if (cls == r.data_class()) dc = c;
-          }
-          if (dc == nullptr) {
-            dc = w.event.add_disclosed();
-            disclosed.emplace_back(r.data_class(), dc);
-            dc->set_data_class(r.data_class());
-            dc->mutable_fields()->Reserve(cg.mask.paths().size());
-            for (const auto& f : cg.mask.paths()) dc->add_fields(f);
-          }
-          dc->add_record_keys(r.record_key());
-        }
+        RETURN_IF_ERROR(AnswerProfile(plan, request.subjects(i),
+                                      work[i].profile, &response,
+                                      &work[i].event));
       }
     } else if (request.kind() == datarun::v1::QUERY_KIND_CERTIFICATE ||
                request.kind() == datarun::v1::QUERY_KIND_DOSSIER) {

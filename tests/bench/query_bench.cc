@@ -10,9 +10,14 @@
 // flush, warm the cache with one pass of raw Gets, then measure for
 // --seconds each: raw Get, profile (requester authenticated by the
 // transport, policy.verify_signatures=false) and profile with an Ed25519
-// request signature verified per request. Last line:
+// request signature verified per request. Each phase also reports the
+// process CPU time per call (all threads): on this shared machine the rate
+// moves with the neighbours' load, the CPU a call costs much less, and
+// 100k answers/s on two cores needs at most 20 us of it. The binary links
+// tcmalloc, as the daemon should (docs/benchmarks.md). Last line:
 //   profile_per_s=... profile_p99_us=... signed_profile_per_s=...
 //   signed_profile_p99_us=... raw_get_per_s=... subjects=...
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -101,6 +106,28 @@ void Die(const absl::Status& st, const char* what) {
 }
 
 using Result = datarun::bench::LoopResult;
+
+// Process CPU time (every thread), microseconds.
+double ProcessCpuUs() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+// A closed-loop phase and the process CPU time per successful call it took.
+struct Phase {
+  Result loop;
+  double cpu_us_per_op = 0;
+};
+
+template <typename Op>
+Phase Measure(int threads, double seconds, Op op) {
+  const double cpu = ProcessCpuUs();
+  Phase p;
+  p.loop = datarun::bench::RunClosedLoops(threads, seconds, op);
+  if (p.loop.n > 0) p.cpu_us_per_op = (ProcessCpuUs() - cpu) / p.loop.n;
+  return p;
+}
 
 }  // namespace
 
@@ -310,32 +337,30 @@ int main(int argc, char** argv) {
     x ^= x >> 29;
     return static_cast<int>(x % static_cast<uint64_t>(n));
   };
-  Result raw =
-      datarun::bench::RunClosedLoops(threads, seconds, [&](int t, uint64_t i) {
-        const int k = rnd(t, i);
-        datarun::state::RecordRef ref{PartitionOf(ids[k], partitions), ids[k],
-                                      "household_registration", ""};
-        auto r = (*store)->Get(ref);
-        if (!r.ok() || !r->has_value())
-          Die(absl::InternalError("get"), "raw get");
-      });
+  const Phase raw_phase = Measure(threads, seconds, [&](int t, uint64_t i) {
+    const int k = rnd(t, i);
+    datarun::state::RecordRef ref{PartitionOf(ids[k], partitions), ids[k],
+                                  "household_registration", ""};
+    auto r = (*store)->Get(ref);
+    if (!r.ok() || !r->has_value()) Die(absl::InternalError("get"), "raw get");
+  });
+  const Result& raw = raw_phase.loop;
   printf(
       "raw StateStore::Get (RocksDB cached get + Record parse): %.0f/s  "
-      "p50 %.1f us  p99 %.1f us\n",
-      raw.per_s, raw.p50_us, raw.p99_us);
+      "p50 %.1f us  p99 %.1f us  cpu %.1f us/op\n",
+      raw.per_s, raw.p50_us, raw.p99_us, raw_phase.cpu_us_per_op);
 
-  Result scan =
-      datarun::bench::RunClosedLoops(threads, seconds, [&](int t, uint64_t i) {
-        const int k = rnd(t, i);
-        datarun::state::StateStore& base = **store;
-        auto r = base.Profile(PartitionOf(ids[k], partitions), ids[k]);
-        if (!r.ok() || r->empty())
-          Die(absl::InternalError("scan"), "profile scan");
-      });
+  const Phase scan_phase = Measure(threads, seconds, [&](int t, uint64_t i) {
+    const int k = rnd(t, i);
+    datarun::state::StateStore& base = **store;
+    auto r = base.Profile(PartitionOf(ids[k], partitions), ids[k]);
+    if (!r.ok() || r->empty()) Die(absl::InternalError("scan"), "profile scan");
+  });
+  const Result& scan = scan_phase.loop;
   printf(
       "raw StateStore::Profile (one prefix scan + Record parse): %.0f/s  "
-      "p50 %.1f us  p99 %.1f us\n",
-      scan.per_s, scan.p50_us, scan.p99_us);
+      "p50 %.1f us  p99 %.1f us  cpu %.1f us/op\n",
+      scan.per_s, scan.p50_us, scan.p99_us, scan_phase.cpu_us_per_op);
 
   CountingSink sink;
   datarun::audit::AuditLogOptions ao;
@@ -361,6 +386,7 @@ int main(int argc, char** argv) {
   };
 
   Result profile;
+  double profile_cpu_us = 0;
   uint64_t disclosed = 0;
   {
     datarun::policy::PolicyOptions po;
@@ -385,25 +411,28 @@ int main(int argc, char** argv) {
         });
     printf("policy CheckRequest alone: %.0f/s  p50 %.1f us  p99 %.1f us\n",
            check.per_s, check.p50_us, check.p99_us);
-    profile = datarun::bench::RunClosedLoops(
-        threads, seconds, [&](int t, uint64_t i) {
-          auto r = resolver.Handle(pool[t][i % 4096]);
-          if (!r.ok() || r->decision() != datarun::v1::DECISION_ALLOW) {
-            Die(r.ok() ? absl::InternalError(r->denial_reason()) : r.status(),
-                "profile");
-          }
-          got[t] += r->records_size();
-        });
+    const Phase phase = Measure(threads, seconds, [&](int t, uint64_t i) {
+      auto r = resolver.Handle(pool[t][i % 4096]);
+      if (!r.ok() || r->decision() != datarun::v1::DECISION_ALLOW) {
+        Die(r.ok() ? absl::InternalError(r->denial_reason()) : r.status(),
+            "profile");
+      }
+      got[t] += r->records_size();
+    });
+    profile = phase.loop;
+    profile_cpu_us = phase.cpu_us_per_op;
     for (auto& g : got) disclosed += g;
   }
   printf(
       "resolver profile (transport-authenticated): %.0f/s  p50 %.1f us  "
-      "p99 %.1f us  (%.2f records disclosed per answer, %llu audit links)\n",
-      profile.per_s, profile.p50_us, profile.p99_us,
+      "p99 %.1f us  cpu %.1f us/op  (%.2f records disclosed per answer, %llu "
+      "audit links)\n",
+      profile.per_s, profile.p50_us, profile.p99_us, profile_cpu_us,
       static_cast<double>(disclosed) / profile.n,
       static_cast<unsigned long long>(sink.count()));
 
   Result signed_profile;
+  double signed_cpu_us = 0;
   if (absl::GetFlag(FLAGS_signed_phase)) {
     datarun::policy::PolicyOptions po;
     po.max_clock_skew = absl::Hours(1);
@@ -415,20 +444,29 @@ int main(int argc, char** argv) {
       for (int i = 0; i < 4096; ++i)
         pool[t].push_back(make(rnd(t + 11, i), true));
     }
-    signed_profile = datarun::bench::RunClosedLoops(
-        threads, seconds, [&](int t, uint64_t i) {
-          auto r = resolver.Handle(pool[t][i % 4096]);
-          if (!r.ok() || r->decision() != datarun::v1::DECISION_ALLOW) {
-            Die(r.ok() ? absl::InternalError(r->denial_reason()) : r.status(),
-                "signed profile");
-          }
-        });
+    const Phase phase = Measure(threads, seconds, [&](int t, uint64_t i) {
+      auto r = resolver.Handle(pool[t][i % 4096]);
+      if (!r.ok() || r->decision() != datarun::v1::DECISION_ALLOW) {
+        Die(r.ok() ? absl::InternalError(r->denial_reason()) : r.status(),
+            "signed profile");
+      }
+    });
+    signed_profile = phase.loop;
+    signed_cpu_us = phase.cpu_us_per_op;
   }
   printf(
       "resolver profile (Ed25519 request signature verified): %.0f/s  "
-      "p50 %.1f us  p99 %.1f us\n",
-      signed_profile.per_s, signed_profile.p50_us, signed_profile.p99_us);
+      "p50 %.1f us  p99 %.1f us  cpu %.1f us/op\n",
+      signed_profile.per_s, signed_profile.p50_us, signed_profile.p99_us,
+      signed_cpu_us);
   printf("ratio profile/raw_get: %.2f\n", profile.per_s / raw.per_s);
+  // The rate two free cores would give at the measured CPU per answer.
+  printf(
+      "cpu_us_per_op: raw_get=%.1f raw_scan=%.1f profile=%.1f "
+      "signed_profile=%.1f (profile at %d free cores: %.0f/s)\n",
+      raw_phase.cpu_us_per_op, scan_phase.cpu_us_per_op, profile_cpu_us,
+      signed_cpu_us, threads,
+      profile_cpu_us > 0 ? threads * 1e6 / profile_cpu_us : 0);
 
   store->reset();
   std::string rm = absl::StrCat("rm -rf '", dir, "' '", dir, "-keys'");

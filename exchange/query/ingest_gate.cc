@@ -43,17 +43,27 @@ Serving IngestGate::Serves(int32_t partition) {
   absl::MutexLock l(&mu_);
   const absl::Time now = absl::Now();
   if (now - assignment_read_ > kAssignmentRefresh) {
-    assignment_cache_ = assignment_();
+    std::vector<broker::TopicPartition> a = assignment_();
+    if (a != assignment_cache_) {
+      assignment_cache_ = std::move(a);
+      ++assignment_version_;
+    }
     assignment_read_ = now;
+  }
+  PartitionState& ps = partitions_[partition];
+  if (ps.version == assignment_version_) {
+    if (ps.caught_up) return Serving::kServe;
+    if (ps.not_owned) return Serving::kNotOwned;
   }
   std::vector<broker::TopicPartition> owned;
   for (const auto& tp : assignment_cache_) {
     if (tp.partition == partition && absl::StartsWith(tp.topic, "dr.data."))
       owned.push_back(tp);
   }
-  PartitionState& ps = partitions_[partition];
   if (owned.empty()) {
     ps = PartitionState();
+    ps.not_owned = true;
+    ps.version = assignment_version_;
     return Serving::kNotOwned;
   }
   if (owned != ps.owned) {  // newly owned, or topics added: new targets
@@ -70,6 +80,7 @@ Serving IngestGate::Serves(int32_t partition) {
       ps.target[tp.topic] = wm->high;
     }
   }
+  ps.version = assignment_version_;
   if (ps.caught_up) return Serving::kServe;
   for (const auto& [topic, high] : ps.target) {
     auto stored = store_->GetOffset(topic, partition);

@@ -47,6 +47,9 @@ class IngestGate {
     std::vector<broker::TopicPartition> owned;  // data topics of p, sorted
     absl::flat_hash_map<std::string, int64_t> target;  // topic -> high
     bool caught_up = false;
+    bool not_owned = false;
+    // assignment_version_ when `owned` was last derived from the cache.
+    uint64_t version = 0;
   };
 
   IngestGate(std::unique_ptr<broker::Consumer> watermarks,
@@ -60,6 +63,9 @@ class IngestGate {
   absl::Mutex mu_;
   absl::Time assignment_read_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::vector<broker::TopicPartition> assignment_cache_ ABSL_GUARDED_BY(mu_);
+  // Bumped when the cached assignment changes, so a caught-up partition is
+  // answered without re-deriving its topics (40+ per partition) per request.
+  uint64_t assignment_version_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<int32_t, PartitionState> partitions_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -1,5 +1,6 @@
 #include "exchange/query/query_server.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -106,6 +107,7 @@ void QueryServer::WorkerLoop() {
 }
 
 void QueryServer::Handle(const broker::Message& m) {
+  const absl::Time taken = absl::Now();
   if (options_.serves) {
     const absl::Time give_up = absl::Now() + options_.catch_up_wait;
     Serving s = options_.serves(m.partition);
@@ -146,8 +148,10 @@ void QueryServer::Handle(const broker::Message& m) {
                     << "; dropped";
     return;
   }
+  const absl::Time start = absl::Now();
   absl::StatusOr<datarun::v1::QueryResponse> response =
       resolver_->Handle(request);
+  const absl::Time end = absl::Now();
   if (!response.ok()) {
     // The audit event was not acknowledged (or state failed): nothing may
     // leave. The client times out.
@@ -158,6 +162,9 @@ void QueryServer::Handle(const broker::Message& m) {
     return;
   }
   Respond(request.requester_department(), *response);
+  counters_.queued_us +=
+      std::max<int64_t>(0, absl::ToInt64Microseconds(taken - m.timestamp));
+  counters_.handle_us += absl::ToInt64Microseconds(end - start);
 }
 
 void QueryServer::Respond(const std::string& department,

@@ -77,6 +77,13 @@ struct QueryServerCounters {
   std::atomic<uint64_t> failed{
       0};  // resolver error (audit not acked): no response
   std::atomic<uint64_t> send_failed{0};
+  // Where a request's time goes, summed over answered requests in
+  // microseconds (divide by `answered` for the mean): from the request's
+  // producer timestamp (millisecond resolution, the client's clock) until a
+  // worker takes it, and the resolver's Handle (policy, state, audit link
+  // acknowledged by the bus).
+  std::atomic<uint64_t> queued_us{0};
+  std::atomic<uint64_t> handle_us{0};
 };
 
 class QueryServer : private broker::RebalanceHandler {

@@ -86,10 +86,13 @@ absl::Status SealKeyring::Verify(absl::string_view department,
                      Rfc3339(key->entry.valid_from), ")"));
   }
   if (signed_at >= key->entry.valid_until) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("seal key ", name, " had expired at signing time ",
-                     Rfc3339(signed_at), " (valid until ",
-                     Rfc3339(key->entry.valid_until), ")"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "seal key ", name, " had expired at signing time ", Rfc3339(signed_at),
+        " (valid until ", Rfc3339(key->entry.valid_until), ")"));
+  }
+  if (IsBatchSignature(signature)) {
+    return VerifyBatchSignature(name, *key->verifier, data, signature,
+                                batch_roots_);
   }
   return key->verifier->Verify(data, signature);
 }

@@ -24,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "exchange/seal/request_batch.h"
 #include "exchange/seal/seal.h"
 
 namespace datarun::seal {
@@ -60,6 +61,9 @@ class SealKeyring {
   //   InvalidArgument     declared algorithm differs from the key's
   //   FailedPrecondition  signed_at is outside the key's validity
   //   Unauthenticated     the signature does not verify
+  // A request's signed bytes may also carry a batch signature (the key's
+  // signature over a Merkle root, request_batch.h); each distinct root is
+  // verified once.
   absl::Status Verify(absl::string_view department, absl::string_view key_id,
                       SealAlgorithm declared, absl::Time signed_at,
                       absl::string_view data,
@@ -74,6 +78,7 @@ class SealKeyring {
   };
 
   const VerifierFactory factory_;
+  mutable BatchRootCache batch_roots_;
   mutable absl::Mutex mu_;
   // Keyed by (department, key id). Entries are never removed, so a Key*
   // stays valid after the lock is released.

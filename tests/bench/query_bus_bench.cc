@@ -9,9 +9,13 @@
 //   bazel-bin/tests/bench/query_bus --subjects=2000 --threads=64 --seconds=5
 //   (from the repository root: the catalog paths are relative)
 //
-// Both phases run `--threads` closed-loop callers (each sends one request
-// and waits for its answer); latency is per request, send to answer. Last
-// line: bus_per_s=... bus_p99_ms=... raw_roundtrip_per_s=... raw_p99_ms=...
+// Each mode (--modes: batch-signed, single-signed, unsigned requests) runs
+// on a fresh exchange and cluster: the bus phase, then the raw echo on the
+// same cluster. Both phases run `--threads` closed-loop callers (each sends
+// one request and waits for its answer); latency is per request, send to
+// answer. Last line: bus_per_s=... bus_p99_ms=... raw_roundtrip_per_s=...
+// raw_p99_ms=... bus_vs_raw=... of the first mode, then <mode>_per_s,
+// <mode>_p99_ms and <mode>_raw_per_s of every mode.
 #include <stdlib.h>
 
 #include <algorithm>
@@ -27,7 +31,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "broker_adapters/broker.h"
 #include "exchange/policy/policy.h"
@@ -45,10 +52,15 @@ ABSL_FLAG(int, workers, 32, "query server worker threads");
 ABSL_FLAG(int, fetch_wait_ms, 5,
           "fetch.wait.max.ms of every consumer (both phases)");
 ABSL_FLAG(int, linger_ms, 1, "linger.ms of every producer (both phases)");
+ABSL_FLAG(std::string, modes, "batch,unsigned",
+          "comma-separated runs, each on a fresh exchange and cluster: "
+          "batch (Ed25519, the client signs each batch of concurrent requests "
+          "once, the exchange verifies each batch root once), single (one "
+          "Ed25519 signature per request, verified per request), unsigned "
+          "(PolicyOptions::verify_signatures=false: a transport that "
+          "authenticates departments)");
 ABSL_FLAG(bool, verify_signatures, true,
-          "sign each request (Ed25519) and verify it in the exchange; false: "
-          "unsigned requests, PolicyOptions::verify_signatures=false (a "
-          "transport that authenticates departments)");
+          "deprecated: false is --modes=unsigned");
 
 namespace {
 
@@ -104,23 +116,21 @@ class RawEcho : public broker::RebalanceHandler {
     while (assigned_.load() < 2) absl::SleepFor(absl::Milliseconds(20));
   }
 
-  // One round trip; false on timeout.
+  // One round trip; false on timeout. Each caller waits on its own
+  // notification, as QueryClient's callers do.
   bool RoundTrip(const std::string& key, const std::string& value) {
+    auto done = std::make_shared<absl::Notification>();
     {
       absl::MutexLock l(&mu_);
-      waiting_[key] = false;
+      waiting_[key] = done;
     }
     broker::OutgoingMessage m;
     m.topic = "bench.echo.req";
     m.key = key;
     m.value = value;
-    if (!producer_->Send(m, nullptr).ok()) return false;
+    bool ok = producer_->Send(m, nullptr).ok() &&
+              done->WaitForNotificationWithTimeout(absl::Seconds(10));
     absl::MutexLock l(&mu_);
-    auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return waiting_[key];
-    };
-    const bool ok =
-        mu_.AwaitWithTimeout(absl::Condition(&done), absl::Seconds(10));
     waiting_.erase(key);
     return ok;
   }
@@ -156,7 +166,8 @@ class RawEcho : public broker::RebalanceHandler {
       absl::MutexLock l(&mu_);
       for (const auto& m : batch) {
         auto it = waiting_.find(m.key);
-        if (it != waiting_.end()) it->second = true;
+        if (it != waiting_.end() && !it->second->HasBeenNotified())
+          it->second->Notify();
       }
     }
   }
@@ -171,28 +182,26 @@ class RawEcho : public broker::RebalanceHandler {
   std::atomic<bool> stop_{false};
   std::atomic<int> assigned_{0};
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, bool> waiting_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<absl::Notification>> waiting_
+      ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace
+struct ModeResult {
+  std::string mode;
+  Result bus;
+  Result raw;
+};
 
-int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+ModeResult RunMode(const std::string& mode,
+                   const datarun::policy::testing::Fixture& f,
+                   const datarun::policy::Policy& unsigned_policy,
+                   const std::string& dir) {
   const int subjects = absl::GetFlag(FLAGS_subjects);
   const int threads = absl::GetFlag(FLAGS_threads);
   const double seconds = absl::GetFlag(FLAGS_seconds);
-  char tmpl[] = "/tmp/query_bus_bench.XXXXXX";
-  const char* dir = mkdtemp(tmpl);
-  if (dir == nullptr) Die(absl::InternalError("mkdtemp failed"), "tmp");
-  // The fixture writes its test keys under TEST_TMPDIR.
-  setenv("TEST_TMPDIR", dir, 0);
-
-  auto fixture = datarun::policy::testing::Fixture::Create(
-      datarun::policy::testing::kShippedMatters, {kHrss, "big_data_bureau"});
-  Die(fixture.status(), "fixture");
-  const auto& f = **fixture;
+  const bool sign = mode != "unsigned";
   datarun::query::testing::BusExchangeOptions o;
-  o.state_dir = absl::StrCat(dir, "/state");
+  o.state_dir = absl::StrCat(dir, "/state-", mode);
   o.partitions = absl::GetFlag(FLAGS_partitions);
   o.workers = absl::GetFlag(FLAGS_workers);
   o.checkpoint_every = 10000;
@@ -203,14 +212,8 @@ int main(int argc, char** argv) {
   o.consumer_properties = consumer_props;
   o.producer_properties = producer_props;
   const absl::Time t0 = absl::Now();
-  const bool sign = absl::GetFlag(FLAGS_verify_signatures);
-  datarun::policy::PolicyOptions po;
-  po.verify_signatures = false;
-  auto unsigned_policy =
-      datarun::policy::Policy::Create(f.catalog(), f.keyring(), po);
-  Die(unsigned_policy.status(), "policy");
   auto x = datarun::query::testing::BusExchange::Start(
-      f.catalog(), sign ? f.policy() : **unsigned_policy,
+      f.catalog(), sign ? f.policy() : unsigned_policy,
       &f.signer("big_data_bureau"), o);
   Die(x.status(), "exchange");
   std::vector<std::string> ids;
@@ -226,12 +229,15 @@ int main(int argc, char** argv) {
         f.catalog(), ids.back(), "household_registration", "", 1, h));
   }
   Die((*x)->Publish(records), "publish");
-  printf("setup: %d subjects published and ingested, exchange up in %.1f s\n",
-         subjects, absl::ToDoubleSeconds(absl::Now() - t0));
+  printf(
+      "[%s] setup: %d subjects published and ingested, exchange up in "
+      "%.1f s\n",
+      mode.c_str(), subjects, absl::ToDoubleSeconds(absl::Now() - t0));
 
   datarun::query::QueryClientOptions co;
   co.department = kHrss;
   co.signer = sign ? &f.signer(kHrss) : nullptr;
+  co.batch_signatures = mode == "batch";
   co.consumer_properties = consumer_props;
   co.producer_properties = producer_props;
   auto client = datarun::query::QueryClient::Create((*x)->broker(), co);
@@ -251,20 +257,43 @@ int main(int argc, char** argv) {
   };
   // Warm-up: connections, the gate's catch-up check, caches.
   datarun::bench::RunClosedLoops(threads, 1, query);
-  const Result bus = datarun::bench::RunClosedLoops(threads, seconds, query);
-  printf(
-      "bus (%s request, policy, masked profile, audit acked by "
-      "dr.audit): %.0f/s p50 %.2f ms p99 %.2f ms (%llu answered, %llu "
-      "errors)\n",
-      sign ? "Ed25519-signed" : "unsigned", bus.per_s, bus.p50_us / 1000,
-      bus.p99_us / 1000, static_cast<unsigned long long>(bus.n),
-      static_cast<unsigned long long>(bus.errors));
   const auto& sc = (*x)->server_counters();
-  printf("server: received %llu answered %llu failed %llu not_served %llu\n",
-         static_cast<unsigned long long>(sc.received.load()),
-         static_cast<unsigned long long>(sc.answered.load()),
-         static_cast<unsigned long long>(sc.failed.load()),
-         static_cast<unsigned long long>(sc.not_served.load()));
+  const uint64_t answered0 = sc.answered.load();
+  const uint64_t queued0 = sc.queued_us.load();
+  const uint64_t handle0 = sc.handle_us.load();
+  const auto& cs = (*client)->stats();
+  const uint64_t signed0 = cs.signed_requests.load();
+  const uint64_t sigs0 = cs.signatures.load();
+  ModeResult out;
+  out.mode = mode;
+  out.bus = datarun::bench::RunClosedLoops(threads, seconds, query);
+  const double answered = std::max<double>(1, sc.answered.load() - answered0);
+  printf(
+      "[%s] bus (request, policy, masked profile, audit acked by dr.audit): "
+      "%.0f/s p50 %.2f ms p99 %.2f ms (%llu answered, %llu errors)\n",
+      mode.c_str(), out.bus.per_s, out.bus.p50_us / 1000, out.bus.p99_us / 1000,
+      static_cast<unsigned long long>(out.bus.n),
+      static_cast<unsigned long long>(out.bus.errors));
+  printf(
+      "[%s] server: mean %.2f ms from the client's send to a worker, %.2f ms "
+      "in the resolver (policy, state, audit ack); received %llu failed %llu "
+      "not_served %llu\n",
+      mode.c_str(), (sc.queued_us.load() - queued0) / answered / 1000,
+      (sc.handle_us.load() - handle0) / answered / 1000,
+      static_cast<unsigned long long>(sc.received.load()),
+      static_cast<unsigned long long>(sc.failed.load()),
+      static_cast<unsigned long long>(sc.not_served.load()));
+  if (sign) {
+    const uint64_t sigs = cs.signatures.load() - sigs0;
+    printf(
+        "[%s] client: %llu signatures for %llu requests (%.1f per "
+        "signature)\n",
+        mode.c_str(), static_cast<unsigned long long>(sigs),
+        static_cast<unsigned long long>(cs.signed_requests.load() - signed0),
+        sigs > 0
+            ? static_cast<double>(cs.signed_requests.load() - signed0) / sigs
+            : 0.0);
+  }
 
   Die((*x)->cluster().CreateTopics({"bench.echo.req", "bench.echo.resp"},
                                    o.partitions),
@@ -279,17 +308,73 @@ int main(int argc, char** argv) {
     return echo.RoundTrip(absl::StrCat(t, "-", i), value);
   };
   datarun::bench::RunClosedLoops(threads, 1, raw);
-  const Result rr = datarun::bench::RunClosedLoops(threads, seconds, raw);
+  out.raw = datarun::bench::RunClosedLoops(threads, seconds, raw);
   printf(
-      "raw produce->consume->produce->consume echo: %.0f/s p50 %.2f ms "
+      "[%s] raw produce->consume->produce->consume echo: %.0f/s p50 %.2f ms "
       "p99 %.2f ms (%llu errors)\n",
-      rr.per_s, rr.p50_us / 1000, rr.p99_us / 1000,
-      static_cast<unsigned long long>(rr.errors));
-  printf(
+      mode.c_str(), out.raw.per_s, out.raw.p50_us / 1000, out.raw.p99_us / 1000,
+      static_cast<unsigned long long>(out.raw.errors));
+  fflush(stdout);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  // Debian's Abseil is a debug build: deadlock detection would cost every
+  // lock on the query path (resolver.h), as in datarund.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  std::vector<std::string> modes =
+      absl::StrSplit(absl::GetFlag(FLAGS_modes), ',', absl::SkipEmpty());
+  if (!absl::GetFlag(FLAGS_verify_signatures)) modes = {"unsigned"};
+  for (const auto& m : modes) {
+    if (m != "batch" && m != "single" && m != "unsigned") {
+      Die(absl::InvalidArgumentError(
+              absl::StrCat("--modes: unknown mode \"", m,
+                           "\" (expected batch, single or unsigned)")),
+          "flags");
+    }
+  }
+  if (modes.empty())
+    Die(absl::InvalidArgumentError("--modes is empty"), "flags");
+  const int threads = absl::GetFlag(FLAGS_threads);
+  char tmpl[] = "/tmp/query_bus_bench.XXXXXX";
+  const char* dir = mkdtemp(tmpl);
+  if (dir == nullptr) Die(absl::InternalError("mkdtemp failed"), "tmp");
+  // The fixture writes its test keys under TEST_TMPDIR.
+  setenv("TEST_TMPDIR", dir, 0);
+
+  auto fixture = datarun::policy::testing::Fixture::Create(
+      datarun::policy::testing::kShippedMatters, {kHrss, "big_data_bureau"});
+  Die(fixture.status(), "fixture");
+  const auto& f = **fixture;
+  datarun::policy::PolicyOptions po;
+  po.verify_signatures = false;
+  auto unsigned_policy =
+      datarun::policy::Policy::Create(f.catalog(), f.keyring(), po);
+  Die(unsigned_policy.status(), "policy");
+
+  std::vector<ModeResult> results;
+  for (const auto& m : modes)
+    results.push_back(RunMode(m, f, **unsigned_policy, dir));
+
+  // First mode: the headline figures; every mode also as <mode>_... fields.
+  const ModeResult& first = results.front();
+  std::string line = absl::StrFormat(
       "bus_per_s=%.0f bus_p99_ms=%.2f raw_roundtrip_per_s=%.0f "
-      "raw_p99_ms=%.2f bus_vs_raw=%.2f threads=%d subjects=%d signed=%d\n",
-      bus.per_s, bus.p99_us / 1000, rr.per_s, rr.p99_us / 1000,
-      rr.per_s > 0 ? bus.per_s / rr.per_s : 0.0, threads, subjects,
-      sign ? 1 : 0);
+      "raw_p99_ms=%.2f bus_vs_raw=%.2f mode=%s",
+      first.bus.per_s, first.bus.p99_us / 1000, first.raw.per_s,
+      first.raw.p99_us / 1000,
+      first.raw.per_s > 0 ? first.bus.per_s / first.raw.per_s : 0.0,
+      first.mode);
+  for (const auto& r : results) {
+    absl::StrAppendFormat(
+        &line, " %s_per_s=%.0f %s_p99_ms=%.2f %s_raw_per_s=%.0f", r.mode,
+        r.bus.per_s, r.mode, r.bus.p99_us / 1000, r.mode, r.raw.per_s);
+  }
+  absl::StrAppendFormat(&line, " threads=%d subjects=%d", threads,
+                        absl::GetFlag(FLAGS_subjects));
+  printf("%s\n", line.c_str());
   return 0;
 }

@@ -11,6 +11,8 @@
 #include "exchange/policy/policy.h"
 #include "exchange/query/topics.h"
 #include "exchange/seal/key_store.h"
+#include "exchange/seal/request_batch.h"
+#include "exchange/seal/signed_bytes.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace datarun::query {
@@ -110,22 +112,72 @@ void QueryClient::PollLoop() {
     if (!st.ok()) {
       absl::MutexLock l(&mu_);
       consumer_error_ = st;
+      // Nothing more will arrive: wake every caller with the reason.
+      for (auto& [id, w] : waiters_) {
+        if (w->done.HasBeenNotified()) continue;
+        w->error = st;
+        w->done.Notify();
+      }
       return;
     }
     if (batch.empty()) continue;
     absl::MutexLock l(&mu_);
-    for (const auto& m : batch) {
+    for (auto& m : batch) {
       auto it = waiters_.find(m.key);
-      if (it == waiters_.end() || it->second.done) continue;  // not ours
-      if (!it->second.response.ParseFromString(m.value)) {
-        DR_LOG(WARNING) << response_topic_ << " offset " << m.offset
-                        << ": response to " << m.key
-                        << " is not a QueryResponse; ignored";
-        continue;
-      }
-      it->second.done = true;
+      // Not ours (another client of the department), or a duplicate.
+      if (it == waiters_.end() || it->second->done.HasBeenNotified()) continue;
+      it->second->value = std::move(m.value);
+      it->second->done.Notify();
     }
   }
+}
+
+absl::Status QueryClient::SignBatched(datarun::v1::QueryRequest* request) {
+  request->set_key_id(options_.signer->key_id());
+  request->clear_signature();
+  ToSign me{request};
+  ASSIGN_OR_RETURN(me.signed_bytes,
+                   seal::SignedBytes(*request, seal::kPurposeRequest));
+  sign_mu_.Lock();
+  to_sign_.push_back(&me);
+  while (!me.done) {
+    if (signing_) {
+      auto turn = [this, &me]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sign_mu_) {
+        return me.done || !signing_;
+      };
+      sign_mu_.Await(absl::Condition(&turn));
+      continue;
+    }
+    signing_ = true;
+    std::vector<ToSign*> batch;
+    batch.swap(to_sign_);
+    if (batch.size() > seal::kMaxBatchSize) {
+      to_sign_.assign(batch.begin() + seal::kMaxBatchSize, batch.end());
+      batch.resize(seal::kMaxBatchSize);
+    }
+    sign_mu_.Unlock();
+    std::vector<std::string> bytes;
+    bytes.reserve(batch.size());
+    for (ToSign* t : batch) bytes.push_back(std::move(t->signed_bytes));
+    absl::StatusOr<std::vector<std::string>> sigs =
+        seal::SignBatch(*options_.signer, bytes);
+    if (sigs.ok()) {
+      ++stats_.signatures;
+      stats_.signed_requests += batch.size();
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (sigs.ok()) {
+        batch[i]->request->set_signature(std::move((*sigs)[i]));
+      } else {
+        batch[i]->status = sigs.status();
+      }
+    }
+    sign_mu_.Lock();
+    for (ToSign* t : batch) t->done = true;
+    signing_ = false;
+  }
+  sign_mu_.Unlock();
+  return me.status;
 }
 
 absl::StatusOr<std::string> QueryClient::Send(
@@ -143,13 +195,19 @@ absl::StatusOr<std::string> QueryClient::Send(
             absl::ToUnixNanos(absl::Now()));
   }
   if (options_.signer != nullptr) {
-    RETURN_IF_ERROR(policy::SignRequest(*options_.signer, &request));
+    if (options_.batch_signatures) {
+      RETURN_IF_ERROR(SignBatched(&request));
+    } else {
+      RETURN_IF_ERROR(policy::SignRequest(*options_.signer, &request));
+      ++stats_.signatures;
+      ++stats_.signed_requests;
+    }
   }
   const std::string id = request.request_id();
   {
     absl::MutexLock l(&mu_);
     RETURN_IF_ERROR(consumer_error_);
-    if (!waiters_.try_emplace(id).second) {
+    if (!waiters_.try_emplace(id, std::make_shared<Waiter>()).second) {
       return absl::AlreadyExistsError(
           absl::StrCat("request id ", id, " is already in flight"));
     }
@@ -170,29 +228,36 @@ absl::StatusOr<std::string> QueryClient::Send(
 
 absl::StatusOr<datarun::v1::QueryResponse> QueryClient::Await(
     const std::string& request_id, absl::Duration timeout) {
-  absl::MutexLock l(&mu_);
-  auto it = waiters_.find(request_id);
-  if (it == waiters_.end()) {
-    return absl::NotFoundError(absl::StrCat(
-        "request ", request_id, " was not sent through this client"));
+  std::shared_ptr<Waiter> w;
+  {
+    absl::MutexLock l(&mu_);
+    auto it = waiters_.find(request_id);
+    if (it == waiters_.end()) {
+      return absl::NotFoundError(absl::StrCat(
+          "request ", request_id, " was not sent through this client"));
+    }
+    w = it->second;
   }
-  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return waiters_[request_id].done || !consumer_error_.ok();
-  };
-  const bool got = mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
-  it = waiters_.find(request_id);
-  if (got && it->second.done) {
-    datarun::v1::QueryResponse r = std::move(it->second.response);
-    waiters_.erase(it);
-    return r;
+  const bool got = w->done.WaitForNotificationWithTimeout(timeout);
+  {
+    absl::MutexLock l(&mu_);
+    waiters_.erase(request_id);
   }
-  waiters_.erase(it);
-  if (!consumer_error_.ok()) return consumer_error_;
-  return absl::DeadlineExceededError(
-      absl::StrCat("no response to request ", request_id, " on ",
-                   response_topic_, " within ", absl::FormatDuration(timeout),
-                   " (is datarund running and serving the subject's "
-                   "partition?)"));
+  if (!got) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("no response to request ", request_id, " on ",
+                     response_topic_, " within ", absl::FormatDuration(timeout),
+                     " (is datarund running and serving the subject's "
+                     "partition?)"));
+  }
+  if (!w->error.ok()) return w->error;
+  datarun::v1::QueryResponse response;
+  if (!response.ParseFromString(w->value)) {
+    return absl::DataLossError(absl::StrCat("the response to request ",
+                                            request_id, " on ", response_topic_,
+                                            " is not a QueryResponse"));
+  }
+  return response;
 }
 
 absl::StatusOr<datarun::v1::QueryResponse> QueryClient::Query(

@@ -138,10 +138,15 @@ absl::StatusOr<RecordAddress> DecodeRecordKey(absl::string_view key) {
 }
 
 size_t SubjectPrefixLength(absl::string_view key) {
-  for (size_t i = 4; i + 1 < key.size(); ++i) {
-    if (key[i] != kEscape) continue;
+  // The prefix extractor runs on every key a seek or scan compares: find the
+  // zero bytes with memchr rather than a byte loop.
+  size_t i = 4;
+  while (i + 1 < key.size()) {
+    const void* z = std::memchr(key.data() + i, kEscape, key.size() - 1 - i);
+    if (z == nullptr) return 0;
+    i = static_cast<size_t>(static_cast<const char*>(z) - key.data());
     if (key[i + 1] == kTerminator) return i + 2;
-    ++i;  // skip the escaped zero
+    i += 2;  // skip the escaped zero
   }
   return 0;
 }

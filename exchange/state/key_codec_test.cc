@@ -5,6 +5,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
 
 namespace datarun::state {
@@ -74,6 +75,19 @@ TEST(KeyCodecTest, SubjectPrefixCoversOnlyThatSubject) {
   EXPECT_NE(ab.compare(0, prefix_a.size(), prefix_a), 0);
   EXPECT_EQ(SubjectPrefixLength(a), prefix_a.size());
   EXPECT_EQ(SubjectPrefixLength(std::string("\0\0\0\3A", 5)), 0u);
+  // Zero bytes in the subject are escaped, not the end of the prefix.
+  for (const std::string id : {std::string("A\0B", 3), std::string(1, '\0'),
+                               std::string("\0\0\x01", 3)}) {
+    const std::string key = EncodeRecordKey(0, id, "c", "k");
+    EXPECT_EQ(SubjectPrefixLength(key), EncodeSubjectPrefix(0, id).size())
+        << absl::CEscape(id);
+    // Cut inside the subject, or right after an escape byte: no prefix.
+    const std::string prefix = EncodeSubjectPrefix(0, id);
+    for (size_t n = 0; n < prefix.size(); ++n) {
+      EXPECT_EQ(SubjectPrefixLength(prefix.substr(0, n)), 0u)
+          << absl::CEscape(id) << " cut at " << n;
+    }
+  }
   std::string class_prefix = EncodeClassPrefix(3, "A", "c");
   EXPECT_EQ(a.compare(0, class_prefix.size(), class_prefix), 0);
   EXPECT_NE(EncodeRecordKey(3, "A", "cd", "k")

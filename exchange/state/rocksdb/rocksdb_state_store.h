@@ -45,8 +45,9 @@ struct RocksDbStateOptions {
 
   // Write-path tuning, measured with tests/bench:ingest (docs/benchmarks.md,
   // "Ingest"); the defaults are what measured best.
-  // RocksDB's per-thread perf counters on ApplyBatch's thread (touched on
-  // every key comparison of the memtable insert).
+  // RocksDB's per-thread perf counters on ApplyBatch's thread and on the
+  // threads calling VisitProfile (touched on every key comparison of the
+  // memtable insert and of the seek).
   bool perf_counters = false;
   // Memtable size of the records family, and how many may exist (one
   // active, the rest flushing); all within write_buffer_bytes.

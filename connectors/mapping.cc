@@ -146,9 +146,40 @@ bool ParseScaledInteger(absl::string_view text, int scale, int64_t* out) {
   return true;
 }
 
+namespace {
+
+bool IsLeapYear(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+// YYYY-MM-DD, the common form, without the general parser: digits at
+// fixed places and the month's length (as absl::CivilDay would normalise).
+bool ParseIsoDate(absl::string_view t, int* year, int* month, int* day) {
+  if (t.size() != 10 || t[4] != '-' || t[7] != '-') return false;
+  int v[8];
+  static constexpr int kAt[8] = {0, 1, 2, 3, 5, 6, 8, 9};
+  for (int i = 0; i < 8; ++i) {
+    const unsigned d = static_cast<unsigned char>(t[kAt[i]]) - '0';
+    if (d > 9) return false;
+    v[i] = static_cast<int>(d);
+  }
+  const int y = v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3];
+  const int m = v[4] * 10 + v[5];
+  const int d = v[6] * 10 + v[7];
+  static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30,
+                                    31, 31, 30, 31, 30, 31};
+  if (m < 1 || m > 12 || d < 1) return false;
+  if (d > kDays[m - 1] + (m == 2 && IsLeapYear(y) ? 1 : 0)) return false;
+  *year = y;
+  *month = m;
+  *day = d;
+  return true;
+}
+
+}  // namespace
+
 bool ParseDate(absl::string_view text, int* year, int* month, int* day) {
   // Hot path (one or more dates per row): no allocation.
   text = absl::StripAsciiWhitespace(text);
+  if (ParseIsoDate(text, year, month, day)) return true;
   absl::string_view parts[3];
   if (text.size() == 8 &&
       text.find_first_not_of("0123456789") == absl::string_view::npos) {
@@ -473,6 +504,17 @@ bool Mapper::Convert(const Field& field, absl::string_view text, Value* value,
       return true;
     }
     case Kind::kEnum: {
+      // Labels as written (Chinese ones have no case) hit without
+      // upper-casing; the keys are upper-case, so only text that upper-cases
+      // to itself can match here.
+      if (!text.empty() && !absl::ascii_isspace(text.front()) &&
+          !absl::ascii_isspace(text.back())) {
+        auto it = field.labels.find(text);
+        if (it != field.labels.end()) {
+          value->integer = it->second;
+          return true;
+        }
+      }
       absl::string_view u = upper();
       auto it = field.labels.find(u);
       if (it != field.labels.end()) {

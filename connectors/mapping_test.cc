@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "exchange/catalog/catalog.h"
 #include "exchange/subject/subject_id.h"
@@ -299,6 +300,38 @@ TEST_F(MappingTest, CreateRejectsBadMappings) {
                                Catalog(), "public_security");
   EXPECT_THAT(std::string(no_key.status().message()),
               HasSubstr("record_key_column is required"));
+}
+
+// ParseDate's YYYY-MM-DD fast path against absl::CivilDay's normalisation,
+// over four centuries' worth of real and impossible dates (month 0..13, day
+// 0..32, leap years with the 100/400 rules).
+TEST(ParseDateTest, IsoDatesAgreeWithCivilDay) {
+  int checked = 0;
+  for (int y : {1899, 1900, 1999, 2000, 2019, 2020, 2023, 2024, 2100, 2400}) {
+    for (int m = 0; m <= 13; ++m) {
+      for (int d = 0; d <= 32; ++d) {
+        const std::string text = absl::StrFormat("%04d-%02d-%02d", y, m, d);
+        const absl::CivilDay civil(y, m, d);
+        const bool exists =
+            civil.year() == y && civil.month() == m && civil.day() == d;
+        int py = 0, pm = 0, pd = 0;
+        EXPECT_EQ(ParseDate(text, &py, &pm, &pd), exists) << text;
+        if (exists) {
+          EXPECT_EQ(py, y);
+          EXPECT_EQ(pm, m);
+          EXPECT_EQ(pd, d);
+        }
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 10 * 14 * 33);
+  int y, m, d;
+  EXPECT_FALSE(ParseDate("2020-0a-01", &y, &m, &d));
+  EXPECT_FALSE(ParseDate("2020-02_01", &y, &m, &d));
+  EXPECT_TRUE(ParseDate(" 2020-02-29 ", &y, &m, &d));
+  EXPECT_TRUE(ParseDate("2020-2-9", &y, &m, &d));  // the general parser
+  EXPECT_EQ(d, 9);
 }
 
 }  // namespace

@@ -48,6 +48,10 @@ struct PipelineOptions {
   absl::Duration idle_wait = absl::Milliseconds(100);
   // How long Drain() waits for outstanding acknowledgements.
   absl::Duration drain_timeout = absl::Seconds(30);
+  // Rows sent but not yet acknowledged, at most (rounded up to a power of
+  // two); more waits for acknowledgements. The producer's own queue
+  // (queue.buffering.max.messages, 100,000 by default) bounds it as well.
+  int max_in_flight = 1 << 17;
 };
 
 struct PipelineCounters {
@@ -56,6 +60,9 @@ struct PipelineCounters {
   uint64_t dlq = 0;        // acknowledged on the DLQ
   uint64_t failed = 0;     // deliveries that failed for good
   uint64_t commits = 0;    // positions handed to Source::Commit
+  // Times the mapping thread waited 1 ms for acknowledgements because
+  // max_in_flight rows were unacknowledged.
+  uint64_t in_flight_waits = 0;
 };
 
 class Pipeline {
@@ -107,6 +114,9 @@ class Pipeline {
   absl::Status Failure();
   // Moves base_seq_ past acknowledged rows; true if it moved.
   bool Advance();
+  // Adds the acknowledgements counted since the last call to the
+  // Prometheus counters (mapping thread).
+  void SyncMetrics();
   void Pace();
   // Sender thread (Run): the queue between the two threads.
   void SendLoop();
@@ -121,11 +131,12 @@ class Pipeline {
   const PipelineOptions options_;
   const broker::Headers data_headers_;
 
-  // Rows not yet acknowledged: window_[seq % kWindow] for seq in
+  // Rows not yet acknowledged: Slot(seq) for seq in
   // [base_seq_, next_seq_). When it is full the mapping thread waits for
   // acknowledgements (back-pressure, like the producer's own queue).
-  static constexpr uint64_t kWindow = uint64_t{1} << 16;
-  std::unique_ptr<Pending[]> window_{new Pending[kWindow]};
+  const uint64_t window_size_;  // a power of two
+  std::unique_ptr<Pending[]> window_;
+  Pending& Slot(uint64_t seq) { return window_[seq & (window_size_ - 1)]; }
   // Mapping thread only: the first row not acknowledged, the next row, the
   // row after the last committed one, and the last acknowledged position.
   uint64_t base_seq_ = 0;
@@ -158,7 +169,8 @@ class Pipeline {
   absl::Time next_slot_ = absl::InfinitePast();  // rate limiter
 
   std::atomic<uint64_t> rows_{0}, published_{0}, dlq_{0}, failed_{0},
-      commits_{0};
+      commits_{0}, in_flight_waits_{0};
+  uint64_t published_reported_ = 0, dlq_reported_ = 0;  // mapping thread
 
   prometheus::Family<prometheus::Counter>& rows_family_;
   prometheus::Counter& published_metric_;

@@ -131,6 +131,14 @@ bool IsValidUtf8(absl::string_view text, size_t* bad_offset) {
   const size_t n = text.size();
   size_t i = 0;
   while (i < n) {
+    // ASCII runs, eight bytes at a time.
+    while (i + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, s + i, sizeof(word));
+      if ((word & 0x8080808080808080ull) != 0) break;
+      i += 8;
+    }
+    if (i == n) break;
     unsigned char c = s[i];
     if (c < 0x80) {
       ++i;

@@ -8,15 +8,18 @@
 //   bazel build //tests/bench:connect && bazel-bin/tests/bench/connect
 //
 // Last line: csv_rows_per_s=... kcat_produce_per_s=... ratio=...
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -24,6 +27,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "broker_adapters/embedded/embedded_cluster.h"
@@ -39,6 +43,9 @@
 ABSL_FLAG(int, rows, 1000000, "rows in the CSV");
 ABSL_FLAG(int, partitions, 4, "partitions of the topic");
 ABSL_FLAG(std::string, dir, "", "scratch directory (default: a new /tmp dir)");
+ABSL_FLAG(int, max_in_flight,
+          datarun::connectors::PipelineOptions().max_in_flight,
+          "PipelineOptions.max_in_flight of the connector");
 
 namespace {
 
@@ -52,6 +59,55 @@ double CpuSeconds() {
   getrusage(RUSAGE_SELF, &u);
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec +
          (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+double ChildCpuSeconds() {
+  rusage u;
+  getrusage(RUSAGE_CHILDREN, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec +
+         (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// On-core and runnable-but-waiting nanoseconds per thread name, from
+// /proc/self/task/*/schedstat: where the CPU went, and how much of the wall
+// time a thread waited for a core (the machine is shared).
+using ThreadTimes = std::map<std::string, std::pair<uint64_t, uint64_t>>;
+
+ThreadTimes ThreadCpu() {
+  ThreadTimes by_thread;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    std::ifstream stat(task.path() / "schedstat");
+    uint64_t cpu_ns = 0, wait_ns = 0;
+    stat >> cpu_ns >> wait_ns;
+    by_thread[name].first += cpu_ns;
+    by_thread[name].second += wait_ns;
+  }
+  return by_thread;
+}
+
+// Per thread that ran in both snapshots or started in between; *listed_ns
+// sums their CPU (process CPU minus it is what threads that ended took).
+std::string ThreadCpuDelta(const ThreadTimes& before, const ThreadTimes& after,
+                           int rows, uint64_t* listed_ns) {
+  std::string out;
+  *listed_ns = 0;
+  for (const auto& [name, t] : after) {
+    auto it = before.find(name);
+    uint64_t cpu = t.first, wait = t.second;
+    if (it != before.end()) {
+      cpu -= std::min(cpu, it->second.first);
+      wait -= std::min(wait, it->second.second);
+    }
+    *listed_ns += cpu;
+    if (cpu < 1000000) continue;  // under 1 ms
+    absl::StrAppendFormat(&out, " %s=%.0f/%.0f", name, cpu / 1e6, wait / 1e6);
+    absl::StrAppendFormat(&out, "(%.2f us/row)", cpu / 1e3 / rows);
+  }
+  return out;
 }
 
 std::string Runfile(const std::string& relative) {
@@ -106,6 +162,8 @@ void WriteCsv(const std::string& path, int rows) {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  // As datarun-connect does at start (Debian's Abseil is a debug build).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const int rows = absl::GetFlag(FLAGS_rows);
   std::string dir = absl::GetFlag(FLAGS_dir);
   if (dir.empty()) {
@@ -179,14 +237,27 @@ int main(int argc, char** argv) {
   fc.set_drop_dir(dir + "/drop");
   auto source = *connectors::FileSource::Create(fc, mapping.format());
   prometheus::Registry registry;
+  connectors::PipelineOptions options;
+  options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   connectors::Pipeline pipeline(source.get(), mapper.get(), producer.get(),
-                                registry);
+                                registry, options);
   std::atomic<bool> stop{false};
+  // The reading/mapping thread, named after the producer (whose poller
+  // thread keeps the process name) was made.
+  pthread_setname_np(pthread_self(), "dr-map");
+  const ThreadTimes threads0 = ThreadCpu();
   const double cpu0 = CpuSeconds();
   absl::Time start = absl::Now();
   absl::Status run = pipeline.Run(stop, /*exit_when_idle=*/true);
   const double connect_s = absl::ToDoubleSeconds(absl::Now() - start);
   const double connect_cpu = CpuSeconds() - cpu0;
+  uint64_t listed_ns = 0;
+  std::string connect_threads =
+      ThreadCpuDelta(threads0, ThreadCpu(), rows, &listed_ns);
+  // The pipeline's sender thread ("dr-send") has ended by now.
+  const double ended_ns = std::max(0.0, connect_cpu * 1e9 - listed_ns);
+  absl::StrAppendFormat(&connect_threads, " ended(dr-send)=%.0f(%.2f us/row)",
+                        ended_ns / 1e6, ended_ns / 1e3 / rows);
   const auto c = pipeline.counters();
   if (!run.ok() || c.published != static_cast<uint64_t>(rows)) {
     std::fprintf(stderr, "connector: %s, published %llu of %d\n",
@@ -201,6 +272,12 @@ int main(int argc, char** argv) {
       "in-process cluster)\n",
       rows, csv_bytes / 1e6, value_size, connect_s, csv_rate,
       static_cast<unsigned long long>(c.dlq), connect_cpu);
+  std::printf(
+      "  CPU ms/run-queue wait ms by thread:%s; %llu waits of 1 ms for "
+      "acknowledgements (max_in_flight %d)\n",
+      connect_threads.c_str(),
+      static_cast<unsigned long long>(c.in_flight_waits),
+      options.max_in_flight);
 
   // 2. kcat, same count and size, keyed, same producer settings.
   const std::string kcat_input = dir + "/kcat.txt";
@@ -224,16 +301,24 @@ int main(int argc, char** argv) {
       "-X linger.ms=5 -X batch.num.messages=10000 -X batch.size=1048576 "
       "-X partitioner=murmur2_random -l ",
       kcat_input);
+  const ThreadTimes kcat_threads0 = ThreadCpu();
+  const double kcat_cpu0 = ChildCpuSeconds();
   start = absl::Now();
   int rc = std::system(command.c_str());
   const double kcat_s = absl::ToDoubleSeconds(absl::Now() - start);
+  const double kcat_cpu = ChildCpuSeconds() - kcat_cpu0;
+  uint64_t kcat_listed_ns = 0;
+  const std::string kcat_threads =
+      ThreadCpuDelta(kcat_threads0, ThreadCpu(), rows, &kcat_listed_ns);
   if (rc != 0) {
     std::fprintf(stderr, "kcat failed (%d): %s\n", rc, command.c_str());
     return 1;
   }
   const double kcat_rate = rows / kcat_s;
-  std::printf("kcat: %d records of %zu B in %.2f s = %.0f records/s\n", rows,
-              value_size, kcat_s, kcat_rate);
+  std::printf(
+      "kcat: %d records of %zu B in %.2f s = %.0f records/s, %.2f s CPU "
+      "(kcat process); this process meanwhile (the cluster):%s\n",
+      rows, value_size, kcat_s, kcat_rate, kcat_cpu, kcat_threads.c_str());
   std::filesystem::remove_all(dir);
   std::printf("csv_rows_per_s=%.0f kcat_produce_per_s=%.0f ratio=%.2f\n",
               csv_rate, kcat_rate, csv_rate / kcat_rate);

@@ -3,23 +3,28 @@
 // Opens the RocksDB state (--state_dir), loads and checks the catalog
 // (--catalog), connects to Kafka (--brokers, or an in-process cluster with
 // --embedded_kafka whose address goes to --bootstrap_file), makes sure the
-// data and DLQ topics exist, and ingests every dr.data.* topic exactly once
-// into the state (exchange/ingest). Several instances with the same
-// --group_id split the partitions; each keeps the state of its own.
+// dr.* topics exist, ingests every dr.data.* topic exactly once into the
+// state (exchange/ingest) and, by default, answers queries over the bus for
+// the partitions it ingests, with the audit trail on dr.audit (chains
+// continued across restarts, heads sealed with --keys; datarund_queries.h).
+// Several instances with the same --group_id split the partitions; each
+// keeps the state of its own.
 //
 // SIGTERM or SIGINT: stop polling, apply what was polled, leave the group,
-// flush the state to table files, exit 0. Bad flags or unreadable files exit
-// 2 with a message that names the flag or file; a runtime failure exits 1.
+// stop queries and seal the audit chain heads, flush the state to table
+// files, exit 0. Bad flags, keys or unreadable files exit 2 with a message
+// that names the flag or file; a runtime failure exits 1.
 //
-// Threads: main (startup, then waits), a signal thread (sigwait), the ingest
-// poller and applier, and the metrics exposer when --metrics_port is set.
+// Threads: main (startup, then the status loop), a signal thread
+// (sigwait), the ingest poller and applier, the query service's threads,
+// and the metrics exposer when --metrics_port is set. Status and metrics
+// output live in datarund_status.h.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -37,17 +42,15 @@
 #include "broker_adapters/kafka/kafka_broker.h"
 #include "common/log.h"
 #include "exchange/catalog/catalog.h"
+#include "exchange/datarund_queries.h"
+#include "exchange/datarund_status.h"
 #include "exchange/ingest/class_directory.h"
 #include "exchange/ingest/ingestor.h"
-#include "exchange/policy/policy.h"
-#include "exchange/query/query_service.h"
 #include "exchange/seal/catalog_keys.h"
 #include "exchange/seal/keyring.h"
 #include "exchange/state/rocksdb/rocksdb_state_store.h"
 #include "exchange/subject/subject_id.h"
-#include "prometheus/counter.h"
 #include "prometheus/exposer.h"
-#include "prometheus/gauge.h"
 #include "prometheus/registry.h"
 
 ABSL_FLAG(bool, embedded_kafka, false,
@@ -83,15 +86,31 @@ ABSL_FLAG(int64_t, block_cache_mb, 512, "RocksDB block cache (MiB)");
 ABSL_FLAG(int64_t, write_buffer_mb, 192,
           "RocksDB memtables, charged to the block cache (MiB)");
 ABSL_FLAG(int32_t, batch_messages, 8192, "messages per applied batch");
-// Queries over the bus (owner: exchange/query/; docs/operations.md).
-// Off by default for now: it needs dr.query.req, dr.audit and the response
-// topics, which deployments (and the integration harness) must create first.
-ABSL_FLAG(bool, serve_queries, false,
-          "answer dr.query.req for the partitions this instance ingests");
+// Queries over the bus and the audit trail (exchange/datarund_queries.h;
+// docs/operations.md, "In datarund").
+ABSL_FLAG(bool, serve_queries, true,
+          "answer dr.query.req for the partitions this instance ingests "
+          "(needs the query and audit topics, and --keys for the checkpoint "
+          "seal)");
 ABSL_FLAG(int32_t, query_workers, 32, "query worker threads");
+ABSL_FLAG(std::string, keys, "",
+          "seal keys directory (<dept>/<key_id>.key.pem, `datarun keygen`) "
+          "holding the key that seals audit checkpoints");
+ABSL_FLAG(std::string, checkpoint_seal, datarun::daemon::kExchangeDepartment,
+          "DEPT or DEPT/KEY_ID whose seal signs audit checkpoints; without "
+          "KEY_ID the newest catalog key of DEPT valid now with its private "
+          "key in --keys");
+ABSL_FLAG(uint64_t, checkpoint_every, 1000,
+          "seal a partition's audit chain head every this many links (also "
+          "when a partition moves away and at shutdown)");
+ABSL_FLAG(bool, unsealed_checkpoints, false,
+          "TESTS ONLY: serve queries without sealing audit checkpoints (an "
+          "auditor cannot then prove the chain's tail was not cut)");
 
 namespace datarun {
 namespace {
+
+using daemon::WriteAtomically;
 
 constexpr int kUsageError = 2;
 constexpr int kRuntimeError = 1;
@@ -101,24 +120,6 @@ int Fail(int code, absl::string_view message) {
   std::fprintf(stderr, "datarund: %.*s\n", static_cast<int>(message.size()),
                message.data());
   return code;
-}
-
-absl::Status WriteAtomically(const std::string& path,
-                             const std::string& content) {
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << content;
-    out.close();
-    if (!out) {
-      return absl::UnavailableError(absl::StrCat("cannot write ", tmp));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot rename ", tmp, " to ", path));
-  }
-  return absl::OkStatus();
 }
 
 // Checks a subject id against the kind the class expects, in normal form.
@@ -136,91 +137,11 @@ absl::Status ValidateSubject(datarun::v1::SubjectKind kind,
   return absl::OkStatus();
 }
 
-// key=value progress line for supervisors and tests.
-void WriteStatus(const std::string& path, const ingest::Ingestor& ingestor,
-                 state::StateStore& store) {
-  uint64_t stored = 0, applied = 0, stale = 0;
-  auto offsets = store.AllOffsets();
-  if (offsets.ok()) {
-    for (const auto& [tp, o] : *offsets) {
-      stored += o.messages;
-      applied += o.applied;
-      stale += o.stale;
-    }
-  }
-  const auto& c = ingestor.counters();
-  absl::Status s = WriteAtomically(
-      path, absl::StrCat(
-                "assigned=", ingestor.Assignment().size(),
-                " messages=", c.messages.load(), " applied=", c.applied.load(),
-                " stale=", c.stale.load(), " rejected=", c.rejected_total(),
-                " pauses=", c.pauses.load(), " stored_messages=", stored,
-                " stored_applied=", applied, " stored_stale=", stale, "\n"));
-  if (!s.ok()) DR_LOG(WARNING) << "datarund: --status_file: " << s;
-}
-
-// Mirrors the ingest and state counters into Prometheus once a second.
-class MetricsMirror {
- public:
-  MetricsMirror(prometheus::Registry& registry,
-                const ingest::IngestCounters& ingest,
-                const state::StateCounters& state)
-      : ingest_(ingest), state_(state) {
-    auto& messages = prometheus::BuildCounter()
-                         .Name("datarun_ingest_messages_total")
-                         .Help("Data messages consumed and handled")
-                         .Register(registry);
-    handled_ = &messages.Add({{"result", "applied"}});
-    stale_ = &messages.Add({{"result", "stale"}});
-    auto& rejected = prometheus::BuildCounter()
-                         .Name("datarun_ingest_rejected_total")
-                         .Help("Data messages sent to the DLQ, by reason")
-                         .Register(registry);
-    for (int r = 0; r < static_cast<int>(ingest::RejectReason::kCount); ++r) {
-      rejected_.push_back(&rejected.Add(
-          {{"reason",
-            ingest::RejectReasonName(static_cast<ingest::RejectReason>(r))}}));
-    }
-    resets_ = &prometheus::BuildCounter()
-                   .Name("datarun_state_cluster_id_resets_total")
-                   .Help("Partitions re-read because the cluster id changed")
-                   .Register(registry)
-                   .Add({});
-    pauses_ = &prometheus::BuildCounter()
-                   .Name("datarun_ingest_pauses_total")
-                   .Help("Times ingest paused fetching because applying lagged")
-                   .Register(registry)
-                   .Add({});
-  }
-
-  void Update() {
-    Bump(handled_, ingest_.applied.load());
-    Bump(stale_, ingest_.stale.load());
-    for (size_t r = 0; r < rejected_.size(); ++r) {
-      Bump(rejected_[r], ingest_.rejected[r].load());
-    }
-    Bump(resets_, state_.cluster_id_resets.load());
-    Bump(pauses_, ingest_.pauses.load());
-  }
-
- private:
-  static void Bump(prometheus::Counter* c, uint64_t total) {
-    double delta = static_cast<double>(total) - c->Value();
-    if (delta > 0) c->Increment(delta);
-  }
-  const ingest::IngestCounters& ingest_;
-  const state::StateCounters& state_;
-  prometheus::Counter* handled_;
-  prometheus::Counter* stale_;
-  std::vector<prometheus::Counter*> rejected_;
-  prometheus::Counter* resets_;
-  prometheus::Counter* pauses_;
-};
-
 int Main(int argc, char** argv, absl::Time started) {
   absl::SetProgramUsageMessage(
       "datarund --state_dir=DIR --catalog=FILE (--embedded_kafka | "
-      "--brokers=HOST:PORT) [--partitions=N] [--bootstrap_file=FILE]");
+      "--brokers=HOST:PORT) --keys=DIR [--partitions=N] "
+      "[--bootstrap_file=FILE]");
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   if (rest.size() > 1) {
     return Fail(kUsageError, absl::StrCat("unexpected argument '", rest[1],
@@ -298,6 +219,47 @@ int Main(int argc, char** argv, absl::Time started) {
   // The ingest seam takes the checked catalog as it is.
   ingest::CatalogClassDirectory classes((*index)->catalog());
 
+  // Queries: the catalog's seal keys (request signatures, checkpoint
+  // verification) and the exchange's checkpoint seal, checked before
+  // anything starts so a key problem is a usage error.
+  const bool serve_queries = absl::GetFlag(FLAGS_serve_queries);
+  auto keyring = std::make_unique<seal::SealKeyring>();
+  std::unique_ptr<seal::Signer> checkpoint_signer;
+  if (serve_queries) {
+    if (absl::Status s =
+            seal::AddCatalogKeys((*index)->catalog(), keyring.get());
+        !s.ok()) {
+      stop_signal_thread();
+      return Fail(kUsageError, absl::StrCat("queries: ", s.ToString()));
+    }
+    const std::string keys = absl::GetFlag(FLAGS_keys);
+    if (absl::GetFlag(FLAGS_unsealed_checkpoints)) {
+      DR_LOG(WARNING) << "datarund: --unsealed_checkpoints: audit chain heads "
+                         "are not sealed (tests only)";
+    } else if (keys.empty()) {
+      stop_signal_thread();
+      return Fail(
+          kUsageError,
+          absl::StrCat("--keys is required to seal audit checkpoints: the keys "
+                       "directory holding the seal key of ",
+                       absl::GetFlag(FLAGS_checkpoint_seal),
+                       " (`datarun keygen`, see docs/operations.md); or "
+                       "--serve_queries=false to only ingest"));
+    } else {
+      auto signer = daemon::LoadCheckpointSigner(
+          (*index)->catalog(), *keyring, keys,
+          absl::GetFlag(FLAGS_checkpoint_seal), absl::Now());
+      if (!signer.ok()) {
+        stop_signal_thread();
+        return Fail(kUsageError, signer.status().ToString());
+      }
+      checkpoint_signer = *std::move(signer);
+      DR_LOG(INFO) << "datarund: audit checkpoints sealed by "
+                   << checkpoint_signer->department() << "/"
+                   << checkpoint_signer->key_id();
+    }
+  }
+
   state::RocksDbStateOptions state_options;
   state_options.dir = state_dir;
   state_options.sync = absl::GetFlag(FLAGS_sync_writes);
@@ -322,8 +284,10 @@ int Main(int argc, char** argv, absl::Time started) {
     topics.push_back({absl::StrCat("dr.dlq.", d.id()), partitions});
   }
   topics.push_back({"dr.dlq.unknown", partitions});
-  if (absl::GetFlag(FLAGS_serve_queries)) {  // queries (exchange/query/)
-    for (auto& t : query::QueryTopics(**index, partitions)) topics.push_back(t);
+  if (serve_queries) {
+    for (auto& t : daemon::DaemonQueryTopics(**index, partitions)) {
+      topics.push_back(t);
+    }
   }
 
   std::unique_ptr<broker::EmbeddedCluster> cluster;
@@ -396,7 +360,8 @@ int Main(int argc, char** argv, absl::Time started) {
 
   std::unique_ptr<prometheus::Exposer> exposer;
   auto registry = std::make_shared<prometheus::Registry>();
-  MetricsMirror metrics(*registry, ingestor.counters(), (*store)->counters());
+  daemon::MetricsMirror metrics(*registry, ingestor.counters(),
+                                (*store)->counters());
   if (metrics_port > 0) {
     const std::string address =
         absl::StrCat(absl::GetFlag(FLAGS_metrics_bind), ":", metrics_port);
@@ -410,40 +375,27 @@ int Main(int argc, char** argv, absl::Time started) {
     exposer->RegisterCollectable(registry);
   }
 
-  // Queries over the bus (exchange/query/): answered for the partitions
-  // the ingestor owns once it caught up; audit links on dr.audit. Stopped
-  // after ingest (below). Checkpoints are not sealed yet (no exchange key).
-  seal::SealKeyring keyring;
-  std::unique_ptr<policy::Policy> policy;
-  std::unique_ptr<query::QueryService> queries;
-  std::atomic<bool> queries_stop{false};
-  absl::Status queries_status;
-  std::thread queries_thread;
-  if (absl::GetFlag(FLAGS_serve_queries)) {
-    absl::Status s = seal::AddCatalogKeys((*index)->catalog(), &keyring);
-    auto p = s.ok() ? policy::Policy::Create(**index, keyring)
-                    : absl::StatusOr<std::unique_ptr<policy::Policy>>(s);
-    if (!p.ok()) {
-      stop_signal_thread();
-      return Fail(kUsageError,
-                  absl::StrCat("queries: ", p.status().ToString()));
-    }
-    policy = *std::move(p);
-    query::QueryServiceOptions qo;
+  // Queries over the bus: answered for the partitions the ingestor owns
+  // once it caught up; audit chains continued from dr.audit, heads sealed
+  // on dr.audit.checkpoint. Stopped after ingest (below).
+  std::unique_ptr<daemon::DaemonQueries> queries;
+  if (serve_queries) {
+    daemon::DaemonQueryOptions qo;
     qo.partitions = partitions;
     qo.instance_id = options.client_id;
     qo.workers = absl::GetFlag(FLAGS_query_workers);
-    auto q = query::QueryService::Create(
-        kafka_broker->get(), *policy, store->get(),
-        [&ingestor] { return ingestor.Assignment(); }, nullptr, qo);
+    qo.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
+    auto q = daemon::DaemonQueries::Create(
+        kafka_broker->get(), **index, std::move(keyring),
+        std::move(checkpoint_signer), store->get(),
+        [&ingestor] { return ingestor.Assignment(); }, qo);
     if (!q.ok()) {
       stop_signal_thread();
       return Fail(kRuntimeError,
                   absl::StrCat("queries: ", q.status().ToString()));
     }
     queries = *std::move(q);
-    queries_thread =
-        std::thread([&] { queries_status = queries->Run(&queries_stop); });
+    queries->Start();
   }
 
   absl::Status ingest_status;
@@ -468,18 +420,24 @@ int Main(int argc, char** argv, absl::Time started) {
       }
     }
     metrics.Update();
+    if (queries != nullptr && reported_ready) {
+      queries->OnAssignment(ingestor.Assignment());
+    }
     if (!absl::GetFlag(FLAGS_status_file).empty() && reported_ready &&
         absl::Now() - last_status >= absl::Milliseconds(200)) {
       last_status = absl::Now();
-      WriteStatus(absl::GetFlag(FLAGS_status_file), ingestor, **store);
+      daemon::WriteStatus(absl::GetFlag(FLAGS_status_file), ingestor, **store);
     }
     absl::SleepFor(absl::Milliseconds(reported_ready ? 50 : 5));
   }
   ingest_thread.join();
-  queries_stop.store(true);
-  if (queries_thread.joinable()) queries_thread.join();
-  if (!queries_status.ok())
-    DR_LOG(ERROR) << "datarund: queries: " << queries_status;
+  if (queries != nullptr) {
+    // Seals every chain head appended to since its last checkpoint.
+    if (absl::Status s = queries->Stop(); !s.ok()) {
+      DR_LOG(ERROR) << "datarund: queries: " << s;
+    }
+    queries.reset();
+  }
   metrics.Update();
   const bool signalled = stop.load();
   stop_signal_thread();

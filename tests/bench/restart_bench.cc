@@ -135,7 +135,8 @@ int64_t TimeToReady(const std::string& bootstrap, const std::string& state_dir,
                     integration::RunfilePath(integration::kCatalogPath)),
        absl::StrCat("--partitions=", absl::GetFlag(FLAGS_partitions)),
        absl::StrCat("--ready_file=", ready),
-       absl::StrCat("--group_id=restart-", name)},
+       absl::StrCat("--group_id=restart-", name),
+       "--serve_queries=false"},  // measures ingest restart, as before
       absl::StrCat(work, "/", name));
   if (!s.ok()) DR_LOG(FATAL) << s;
   auto content = integration::WaitForFile(ready, absl::Minutes(2));

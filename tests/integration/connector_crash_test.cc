@@ -222,6 +222,7 @@ TEST(ConnectorCrashTest, SigkillWhilePublishingSendsEveryRowAtLeastOnce) {
                           absl::StrCat("--catalog=", RunfilePath(kCatalogPath)),
                           absl::StrCat("--partitions=", kPartitions),
                           "--group_id=connector-crash",
+                          "--serve_queries=false",  // ingest only
                           absl::StrCat("--status_file=", status_file)},
                          dir + "/datarund")
                   .ok());

@@ -35,7 +35,8 @@ std::vector<std::string> DaemonArgs(const std::string& bootstrap,
           absl::StrCat("--status_file=", status_file),
           "--batch_messages=512",
           "--block_cache_mb=64",
-          "--write_buffer_mb=16"};
+          "--write_buffer_mb=16",
+          "--serve_queries=false"};  // ingest only: no query topics here
 }
 
 TEST(CrashTest, SigkillAtRandomMomentsLosesNothingAndAppliesNothingTwice) {

@@ -53,7 +53,8 @@ TEST(TwoInstanceTest, SurvivorTakesOverAndTheUnionIsComplete) {
         absl::StrCat("--status_file=", TestPath(name + "_status")),
         "--group_id=two-instances",
         "--block_cache_mb=64",
-        "--write_buffer_mb=16"};
+        "--write_buffer_mb=16",
+        "--serve_queries=false"};  // ingest only: no query topics here
   };
   Process a, b;
   ASSERT_TRUE(a.Start(args("a"), TestPath("a")).ok());

@@ -222,6 +222,14 @@ def check_flags(datarund_help, connect_help):
     m = re.search(r"--partitions=(\d+)", args)
     if not m or m.group(1) != props.get("num.partitions"):
         fail("statefulset --partitions differs from the brokers' num.partitions")
+    env = dict(l.split("=", 1) for l in
+               read("deploy/systemd/datarund.env.example").splitlines()
+               if l and not l.startswith("#"))
+    for var in re.findall(r"\$\{(\w+)\}", read("deploy/systemd/datarund@.service")):
+        if var not in env:
+            fail(f"datarund@.service uses ${{{var}}}, not set in datarund.env.example")
+    if env.get("DATARUN_PARTITIONS") != props.get("num.partitions"):
+        fail("datarund.env.example DATARUN_PARTITIONS differs from num.partitions")
     print(f"flags: {total} flag uses in {len(used)} files, all exist")
 
 
@@ -230,7 +238,9 @@ def check_yaml():
     for rel in ("k8s/kustomization.yaml", "k8s/namespace.yaml",
                 "k8s/service.yaml", "k8s/statefulset.yaml", "k8s/pdb.yaml",
                 "k8s/secrets.example.yaml", "prometheus/prometheus.yml",
-                "prometheus/alerts.yml", "prometheus/alerts_test.yml"):
+                "prometheus/alerts.yml", "prometheus/alerts_test.yml",
+                "prometheus/targets/datarund.yml.example",
+                "prometheus/targets/datarun-connect.yml.example"):
         for doc in yaml.safe_load_all(read(f"deploy/{rel}")):
             if rel.startswith("k8s/"):
                 for key in ("apiVersion", "kind"):

@@ -32,6 +32,12 @@ const std::map<std::string, std::string>& ConsumerDefaults() {
       {"partition.assignment.strategy", "range"},
       {"enable.partition.eof", "false"},
       {"allow.auto.create.topics", "false"},
+      // Bigger fetches: 1M-record consume over 64 partitions of the
+      // embedded cluster took 3.7-4.0 s instead of 4.7-4.8 s (librdkafka
+      // defaults 1 MiB / 50 MiB). The prefetch queue stays bounded by
+      // queued.max.messages.kbytes.
+      {"max.partition.fetch.bytes", "4194304"},
+      {"fetch.max.bytes", "134217728"},
   };
   return *defaults;
 }

@@ -29,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "broker_adapters/embedded/embedded_cluster.h"
 #include "broker_adapters/kafka/kafka_broker.h"
@@ -49,6 +51,8 @@ ABSL_FLAG(int, rounds, 3,
           "rounds, interleaved; the best round of each side is reported "
           "(the machine is shared, the best round is the least disturbed)");
 ABSL_FLAG(std::string, kcat, "/usr/bin/kcat", "kcat binary");
+ABSL_FLAG(std::string, consumer_properties, "",
+          "extra librdkafka properties of the adapter's consumer, k=v,k=v");
 
 namespace datarun::broker {
 namespace {
@@ -94,6 +98,16 @@ Records Generate(int n, int value_bytes) {
 }
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
+
+std::map<std::string, std::string> ConsumerProperties() {
+  std::map<std::string, std::string> out;
+  for (absl::string_view kv : absl::StrSplit(
+           absl::GetFlag(FLAGS_consumer_properties), ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> p = absl::StrSplit(kv, '=');
+    out[p.first] = p.second;
+  }
+  return out;
+}
 
 absl::Duration RunShell(const std::string& command) {
   const absl::Time start = absl::Now();
@@ -151,21 +165,33 @@ absl::Duration AdapterConsume(Broker& broker, const std::string& topic,
                               size_t expected, absl::Duration* join) {
   StartClock clock;
   const absl::Time subscribed = absl::Now();
-  auto consumer =
-      broker.NewConsumer({.group_id = absl::StrCat("bench-", topic)}).value();
+  auto consumer = broker
+                      .NewConsumer({.group_id = absl::StrCat("bench-", topic),
+                                    .properties = ConsumerProperties()})
+                      .value();
   if (!consumer->Subscribe({topic}, &clock).ok()) std::exit(1);
-  std::vector<Message> batch;
+  // PollBatch (views, no copies), as the exchange's ingest consumes; key,
+  // value and headers are all read, as kcat prints them (%k%s%h).
+  std::unique_ptr<PolledBatch> batch;
   size_t got = 0, bytes = 0;
   const absl::Time give_up = absl::Now() + absl::Minutes(5);
   while (got < expected && absl::Now() < give_up) {
-    absl::Status s = consumer->Poll(10000, absl::Milliseconds(100), &batch);
+    absl::Status s =
+        consumer->PollBatch(10000, absl::Milliseconds(100), &batch);
     if (!s.ok()) {
       std::fprintf(stderr, "poll: %s\n", s.ToString().c_str());
       std::exit(1);
     }
-    got += batch.size();
-    for (const Message& m : batch) bytes += m.value.size();
+    got += batch->size();
+    for (size_t i = 0; i < batch->size(); ++i) {
+      const MessageView& m = batch->messages()[i];
+      bytes += m.key.size() + m.value.size();
+      for (const auto& [name, value] : batch->headers(i)) {
+        bytes += name.size() + value.size();
+      }
+    }
   }
+  batch.reset();
   const absl::Duration took = absl::Now() - clock.assigned_at;
   *join = clock.assigned_at - subscribed;
   if (got != expected) {

@@ -48,9 +48,6 @@ ABSL_FLAG(int32_t, batch_messages, 8192, "messages per applied batch");
 // State write-path variants (RocksDbStateOptions), for measuring them.
 ABSL_FLAG(bool, perf_counters, false, "RocksDB perf counters on the applier");
 ABSL_FLAG(int32_t, write_buffer_mb, 64, "records memtable size");
-ABSL_FLAG(int32_t, max_write_buffers, 2, "records memtables at most");
-ABSL_FLAG(int32_t, l0_trigger, 4, "L0 files that trigger a compaction");
-ABSL_FLAG(bool, universal, false, "universal compaction for the records");
 ABSL_FLAG(std::string, consumer_properties, "",
           "extra librdkafka consumer properties, k=v,k=v");
 // Internal: which phase this process runs.
@@ -214,9 +211,6 @@ int Ingest() {
   so.perf_counters = absl::GetFlag(FLAGS_perf_counters);
   so.records_write_buffer_bytes =
       static_cast<size_t>(absl::GetFlag(FLAGS_write_buffer_mb)) << 20;
-  so.max_write_buffer_number = absl::GetFlag(FLAGS_max_write_buffers);
-  so.level0_file_num_compaction_trigger = absl::GetFlag(FLAGS_l0_trigger);
-  so.universal_compaction = absl::GetFlag(FLAGS_universal);
   auto store = state::RocksDbStateStore::Open(so).value();
   const auto catalog = BenchCatalog();
   ingest::CatalogClassDirectory classes(catalog);
@@ -320,11 +314,6 @@ int RunPhase(const std::string& role, const std::string& bootstrap,
        absl::StrCat("--perf_counters=",
                     absl::GetFlag(FLAGS_perf_counters) ? "true" : "false"),
        absl::StrCat("--write_buffer_mb=", absl::GetFlag(FLAGS_write_buffer_mb)),
-       absl::StrCat("--max_write_buffers=",
-                    absl::GetFlag(FLAGS_max_write_buffers)),
-       absl::StrCat("--l0_trigger=", absl::GetFlag(FLAGS_l0_trigger)),
-       absl::StrCat("--universal=",
-                    absl::GetFlag(FLAGS_universal) ? "true" : "false"),
        absl::StrCat("--consumer_properties=",
                     absl::GetFlag(FLAGS_consumer_properties))},
       absl::StrCat(work, "/", role));
@@ -352,6 +341,23 @@ int Main() {
     topics.push_back(absl::StrCat("dr.dlq.", d.id()));
   }
   topics.push_back("dr.dlq.unknown");
+  // The embedded cluster keeps ~5 MiB (or 100k message sets) per
+  // partition and drops older data: the run must fit, with headroom for
+  // uneven spreading (records ~450 B on the wire before compression).
+  const double per_partition_mib =
+      absl::GetFlag(FLAGS_records) * 450.0 /
+      (catalog.data_classes_size() * absl::GetFlag(FLAGS_partitions)) /
+      (1 << 20);
+  if (per_partition_mib > 4.0) {
+    std::fprintf(stderr,
+                 "--records=%lld puts ~%.1f MiB into each of %d x %d "
+                 "partitions; the embedded cluster keeps ~5 MiB per "
+                 "partition. Raise --partitions or lower --records.\n",
+                 static_cast<long long>(absl::GetFlag(FLAGS_records)),
+                 per_partition_mib, catalog.data_classes_size(),
+                 absl::GetFlag(FLAGS_partitions));
+    return 2;
+  }
   std::printf("records=%lld topics=%zu partitions=%d sync_writes=%d\n",
               static_cast<long long>(absl::GetFlag(FLAGS_records)),
               topics.size(), absl::GetFlag(FLAGS_partitions),

@@ -54,6 +54,9 @@ absl::StatusOr<datarun::connectors::v1::Mapping> LoadMapping(
     const std::string& path);
 
 class Mapper {
+ public:
+  class Wire;  // Encode's writer (mapping_encode.cc), for no other use
+
  private:
   struct Node;  // the payload's wire layout (mapping_encode.cc)
 
@@ -162,7 +165,7 @@ class Mapper {
   bool EncodeFallback(const Row& row, std::string* value, std::string* key,
                       RowRejection* rejection) const;
   void EncodeNode(const Node& node, const Value* values, const bool* set,
-                  std::string* out) const;
+                  Wire* out) const;
 
   datarun::connectors::v1::Mapping mapping_;
   const datarun::v1::DataClass* data_class_ = nullptr;
@@ -179,6 +182,7 @@ class Mapper {
   // The payload's fields in field-number order as a tree of the mapped
   // paths; null when Encode falls back to Map.
   std::unique_ptr<Node> encoder_;
+  size_t encode_bound_ = 0;  // see BuildEncoder
 };
 
 // Parses a date in one of the accepted forms; false if none matches or the

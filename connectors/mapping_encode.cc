@@ -28,57 +28,80 @@ namespace {
 
 enum WireType { kVarint = 0, kFixed64 = 1, kLength = 2, kFixed32 = 5 };
 
-void PutVarint(std::string* out, uint64_t v) {
-  char buffer[10];
-  int n = 0;
-  while (v >= 0x80) {
-    buffer[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
+}  // namespace
+
+// Writes into a string sized up front to a bound on the record's size (see
+// Encode), through a pointer: no capacity check per piece.
+class Mapper::Wire {
+ public:
+  Wire(std::string* out, size_t bound) : out_(out) {
+    out->resize(bound);
+    base_ = out->data();
+    p_ = base_;
   }
-  buffer[n++] = static_cast<char>(v);
-  out->append(buffer, n);
-}
+  void Finish() { out_->resize(p_ - base_); }
+  size_t size() const { return p_ - base_; }
+  void Truncate(size_t size) { p_ = base_ + size; }
 
-void PutTag(std::string* out, int number, WireType type) {
-  PutVarint(out, (static_cast<uint64_t>(number) << 3) | type);
-}
-
-void PutBytes(std::string* out, int number, absl::string_view bytes) {
-  PutTag(out, number, kLength);
-  PutVarint(out, bytes.size());
-  out->append(bytes.data(), bytes.size());
-}
-
-void PutFixed(std::string* out, uint64_t v, int bytes) {
-  char buffer[8];
-  for (int i = 0; i < bytes; ++i) buffer[i] = static_cast<char>(v >> (8 * i));
-  out->append(buffer, bytes);
-}
-
-// A length-delimited field whose length is known only after its content is
-// written: the content is written after a one-byte length (the common case)
-// and moved when the length needs more bytes.
-size_t BeginLength(std::string* out, int number) {
-  PutTag(out, number, kLength);
-  out->push_back('\0');
-  return out->size();
-}
-
-void EndLength(std::string* out, size_t start) {
-  const size_t length = out->size() - start;
-  if (length < 0x80) {
-    (*out)[start - 1] = static_cast<char>(length);
-    return;
+  void Varint(uint64_t v) {
+    while (v >= 0x80) {
+      *p_++ = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<char>(v);
   }
-  std::string varint;
-  PutVarint(&varint, length);
-  (*out)[start - 1] = varint[0];
-  out->insert(start, varint, 1, std::string::npos);
-}
+  void Tag(int number, WireType type) {
+    Varint((static_cast<uint64_t>(number) << 3) | type);
+  }
+  void Bytes(int number, absl::string_view bytes) {
+    Tag(number, kLength);
+    Varint(bytes.size());
+    std::memcpy(p_, bytes.data(), bytes.size());
+    p_ += bytes.size();
+  }
+  void Fixed(uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) *p_++ = static_cast<char>(v >> (8 * i));
+  }
+  // A length-delimited field whose length is known only after its content
+  // is written: the content goes after a one-byte length (the common case)
+  // and is moved when the length needs more bytes.
+  size_t BeginLength(int number) {
+    Tag(number, kLength);
+    *p_++ = '\0';
+    return size();
+  }
+  void EndLength(size_t start) {
+    const size_t length = size() - start;
+    if (length < 0x80) {
+      base_[start - 1] = static_cast<char>(length);
+      return;
+    }
+    char varint[10];
+    int n = 0;
+    uint64_t v = length;
+    while (v >= 0x80) {
+      varint[n++] = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    varint[n++] = static_cast<char>(v);
+    std::memmove(base_ + start + n - 1, base_ + start, length);
+    std::memcpy(base_ + start - 1, varint, n);
+    p_ += n - 1;
+  }
+
+ private:
+  std::string* out_;
+  char* base_;
+  char* p_;
+};
+
+namespace {
+
+using Wire = Mapper::Wire;
 
 // A scalar with implicit presence is left out when it is zero, as the
 // generated serializer does; with explicit presence it is written when set.
-void PutScalar(std::string* out, const FieldDescriptor* fd, int64_t integer,
+void PutScalar(Wire* out, const FieldDescriptor* fd, int64_t integer,
                double real) {
   const bool always = fd->has_presence();
   const int n = fd->number();
@@ -87,8 +110,8 @@ void PutScalar(std::string* out, const FieldDescriptor* fd, int64_t integer,
       uint64_t bits;
       std::memcpy(&bits, &real, sizeof(bits));
       if (bits == 0 && !always) return;
-      PutTag(out, n, kFixed64);
-      PutFixed(out, bits, 8);
+      out->Tag(n, kFixed64);
+      out->Fixed(bits, 8);
       return;
     }
     case FieldDescriptor::TYPE_FLOAT: {
@@ -96,8 +119,8 @@ void PutScalar(std::string* out, const FieldDescriptor* fd, int64_t integer,
       uint32_t bits;
       std::memcpy(&bits, &f, sizeof(bits));
       if (bits == 0 && !always) return;
-      PutTag(out, n, kFixed32);
-      PutFixed(out, bits, 4);
+      out->Tag(n, kFixed32);
+      out->Fixed(bits, 4);
       return;
     }
     default:
@@ -107,35 +130,35 @@ void PutScalar(std::string* out, const FieldDescriptor* fd, int64_t integer,
   switch (fd->type()) {
     case FieldDescriptor::TYPE_SINT32:
     case FieldDescriptor::TYPE_SINT64:
-      PutTag(out, n, kVarint);
-      PutVarint(out, (static_cast<uint64_t>(integer) << 1) ^
-                         static_cast<uint64_t>(integer >> 63));
+      out->Tag(n, kVarint);
+      out->Varint((static_cast<uint64_t>(integer) << 1) ^
+                  static_cast<uint64_t>(integer >> 63));
       return;
     case FieldDescriptor::TYPE_FIXED32:
     case FieldDescriptor::TYPE_SFIXED32:
-      PutTag(out, n, kFixed32);
-      PutFixed(out, static_cast<uint64_t>(integer), 4);
+      out->Tag(n, kFixed32);
+      out->Fixed(static_cast<uint64_t>(integer), 4);
       return;
     case FieldDescriptor::TYPE_FIXED64:
     case FieldDescriptor::TYPE_SFIXED64:
-      PutTag(out, n, kFixed64);
-      PutFixed(out, static_cast<uint64_t>(integer), 8);
+      out->Tag(n, kFixed64);
+      out->Fixed(static_cast<uint64_t>(integer), 8);
       return;
     default:  // int32/64, uint32/64, bool, enum: negative int32 as 10 bytes
-      PutTag(out, n, kVarint);
-      PutVarint(out, static_cast<uint64_t>(integer));
+      out->Tag(n, kVarint);
+      out->Varint(static_cast<uint64_t>(integer));
       return;
   }
 }
 
-void PutSubject(std::string* out, int number, const subject::SubjectId& id) {
-  const size_t start = BeginLength(out, number);
-  PutTag(out, 1, kVarint);  // Subject.kind, never UNSPECIFIED here
-  PutVarint(out, id.kind() == subject::SubjectKind::kCitizen
-                     ? datarun::v1::SUBJECT_KIND_CITIZEN
-                     : datarun::v1::SUBJECT_KIND_LEGAL_PERSON);
-  PutBytes(out, 2, id.id());
-  EndLength(out, start);
+void PutSubject(Wire* out, int number, const subject::SubjectId& id) {
+  const size_t start = out->BeginLength(number);
+  out->Tag(1, kVarint);  // Subject.kind, never UNSPECIFIED here
+  out->Varint(id.kind() == subject::SubjectKind::kCitizen
+                  ? datarun::v1::SUBJECT_KIND_CITIZEN
+                  : datarun::v1::SUBJECT_KIND_LEGAL_PERSON);
+  out->Bytes(2, id.id());
+  out->EndLength(start);
 }
 
 // Inserts `path` below `node` (a Mapper::Node, private, hence the
@@ -164,6 +187,13 @@ bool Insert(NodeT* node, const std::vector<const FieldDescriptor*>& path,
   return Insert(&*it, path, depth + 1, field);
 }
 
+template <typename NodeT>
+size_t CountNodes(const NodeT& node) {
+  size_t n = 1;
+  for (const NodeT& child : node.children) n += CountNodes(child);
+  return n;
+}
+
 // True when a mapped field at or below `node` has a value in this row.
 template <typename NodeT>
 bool AnySet(const NodeT& node, const bool* set) {
@@ -186,20 +216,26 @@ void Mapper::BuildEncoder() {
       return;  // Encode falls back to Map
     }
   }
+  // Everything but the per-field parts (Encode adds those): subject (id up
+  // to 18 characters), class, department, version, op, event time, the
+  // Any with its type URL, and tag plus length (with room to grow) of every
+  // message on the way to a mapped field.
+  encode_bound_ = 256 + data_class_->id().size() + department_.size() +
+                  type_url_.size() + 16 * CountNodes(*root);
   encoder_ = std::move(root);
 }
 
 void Mapper::EncodeNode(const Node& node, const Value* values, const bool* set,
-                        std::string* out) const {
+                        Wire* out) const {
   for (const Node& child : node.children) {
     const FieldDescriptor* fd = child.descriptor;
     if (child.field < 0) {
       // A message on the way to mapped fields: present when one of them has
       // a value (Map's MutableMessage), even if the values are defaults.
       if (!AnySet(child, set)) continue;
-      const size_t start = BeginLength(out, fd->number());
+      const size_t start = out->BeginLength(fd->number());
       EncodeNode(child, values, set, out);
-      EndLength(out, start);
+      out->EndLength(start);
       continue;
     }
     if (!set[child.field]) continue;
@@ -207,7 +243,7 @@ void Mapper::EncodeNode(const Node& node, const Value* values, const bool* set,
     const Value& value = values[child.field];
     switch (field.kind) {
       case Kind::kString:
-        PutBytes(out, fd->number(), value.text);
+        out->Bytes(fd->number(), value.text);
         break;
       case Kind::kInteger:
       case Kind::kBool:
@@ -216,29 +252,29 @@ void Mapper::EncodeNode(const Node& node, const Value* values, const bool* set,
         PutScalar(out, fd, value.integer, value.real);
         break;
       case Kind::kDate: {
-        const size_t start = BeginLength(out, fd->number());
+        const size_t start = out->BeginLength(fd->number());
         // Date: year 1, month 2, day 3 (common.proto); a valid date has no
         // zero part.
-        PutTag(out, 1, kVarint);
-        PutVarint(out, static_cast<uint64_t>(value.year));
-        PutTag(out, 2, kVarint);
-        PutVarint(out, static_cast<uint64_t>(value.month));
-        PutTag(out, 3, kVarint);
-        PutVarint(out, static_cast<uint64_t>(value.day));
-        EndLength(out, start);
+        out->Tag(1, kVarint);
+        out->Varint(static_cast<uint64_t>(value.year));
+        out->Tag(2, kVarint);
+        out->Varint(static_cast<uint64_t>(value.month));
+        out->Tag(3, kVarint);
+        out->Varint(static_cast<uint64_t>(value.day));
+        out->EndLength(start);
         break;
       }
       case Kind::kTimestamp: {
-        const size_t start = BeginLength(out, fd->number());
+        const size_t start = out->BeginLength(fd->number());
         if (value.seconds != 0) {
-          PutTag(out, 1, kVarint);
-          PutVarint(out, static_cast<uint64_t>(value.seconds));
+          out->Tag(1, kVarint);
+          out->Varint(static_cast<uint64_t>(value.seconds));
         }
         if (value.nanos != 0) {
-          PutTag(out, 2, kVarint);
-          PutVarint(out, static_cast<uint64_t>(int64_t{value.nanos}));
+          out->Tag(2, kVarint);
+          out->Varint(static_cast<uint64_t>(int64_t{value.nanos}));
         }
-        EndLength(out, start);
+        out->EndLength(start);
         break;
       }
       case Kind::kSubject:
@@ -290,41 +326,49 @@ bool Mapper::Encode(const Row& row, const Binding& binding, std::string* value,
       set[i] = true;
     }
   }
-  // Record, fields in number order (record.proto).
-  value->clear();
-  PutSubject(value, 1, *envelope.subject);
-  if (!data_class_->id().empty()) PutBytes(value, 2, data_class_->id());
-  if (!department_.empty()) PutBytes(value, 3, department_);
-  if (!envelope.record_key.empty()) PutBytes(value, 4, envelope.record_key);
-  PutTag(value, 5, kVarint);  // source_version, never 0
-  PutVarint(value, envelope.version);
-  PutTag(value, 6, kVarint);  // op, never UNSPECIFIED
-  PutVarint(value, envelope.op);
+  // Record, fields in number order (record.proto), into a buffer sized to
+  // a bound: fixed parts (encode_bound_) plus, per field, its text and 64
+  // bytes for tags, lengths and the widest non-string value.
+  size_t bound = encode_bound_ + envelope.record_key.size();
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (set[i]) bound += 64 + values[i].text.size();
+  }
+  Wire w(value, bound);
+  Wire* out = &w;
+  PutSubject(out, 1, *envelope.subject);
+  if (!data_class_->id().empty()) out->Bytes(2, data_class_->id());
+  if (!department_.empty()) out->Bytes(3, department_);
+  if (!envelope.record_key.empty()) out->Bytes(4, envelope.record_key);
+  out->Tag(5, kVarint);  // source_version, never 0
+  out->Varint(envelope.version);
+  out->Tag(6, kVarint);  // op, never UNSPECIFIED
+  out->Varint(envelope.op);
   if (envelope.has_event_time) {
-    const size_t start = BeginLength(value, 7);
+    const size_t start = out->BeginLength(7);
     if (envelope.event_seconds != 0) {
-      PutTag(value, 1, kVarint);
-      PutVarint(value, static_cast<uint64_t>(envelope.event_seconds));
+      out->Tag(1, kVarint);
+      out->Varint(static_cast<uint64_t>(envelope.event_seconds));
     }
     if (envelope.event_nanos != 0) {
-      PutTag(value, 2, kVarint);
-      PutVarint(value, static_cast<uint64_t>(int64_t{envelope.event_nanos}));
+      out->Tag(2, kVarint);
+      out->Varint(static_cast<uint64_t>(int64_t{envelope.event_nanos}));
     }
-    EndLength(value, start);
+    out->EndLength(start);
   }
   if (upsert) {
-    const size_t any = BeginLength(value, 8);
-    PutBytes(value, 1, type_url_);
-    const size_t tag_at = value->size();
-    const size_t payload = BeginLength(value, 2);
-    EncodeNode(*encoder_, values.data(), set.data(), value);
-    if (value->size() == payload) {
-      value->resize(tag_at);  // empty payload: Any.value left out
+    const size_t any = out->BeginLength(8);
+    out->Bytes(1, type_url_);
+    const size_t tag_at = out->size();
+    const size_t payload = out->BeginLength(2);
+    EncodeNode(*encoder_, values.data(), set.data(), out);
+    if (out->size() == payload) {
+      out->Truncate(tag_at);  // empty payload: Any.value left out
     } else {
-      EndLength(value, payload);
+      out->EndLength(payload);
     }
-    EndLength(value, any);
+    out->EndLength(any);
   }
+  w.Finish();
   key->assign(envelope.subject->id().data(), envelope.subject->id().size());
   return true;
 }

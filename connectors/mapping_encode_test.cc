@@ -185,10 +185,11 @@ TEST(MappingEncodeTest, BenchAndCrashTestMappings) {
                 {"registered", absl::StrCat("2020-0", 1 + i % 9, "-1", i % 10)},
                 {"displacement", absl::StrCat(1000 + i * 37)}});
   }
-  rows[5][1].second = "";                     // required record key
-  rows[6][4].second = "";                     // required vin
-  rows[8].pop_back();                         // displacement column missing
-  rows[9][5].second = std::string(300, 'm');  // lengths over 127 bytes
+  rows[5][1].second = "";                        // required record key
+  rows[6][4].second = "";                        // required vin
+  rows[8].pop_back();                            // displacement column missing
+  rows[9][5].second = std::string(300, 'm');     // lengths over 127 bytes
+  rows[11][5].second = std::string(20000, 'n');  // and over 16383
   EXPECT_EQ(ExpectSameAsMap(*mapper, rows), 48);
 }
 

@@ -26,16 +26,18 @@ CsvResult SkipLine(absl::string_view buffer, size_t from, bool at_eof,
 
 }  // namespace
 
-CsvResult ParseCsvRecord(absl::string_view buffer, bool at_eof,
-                         size_t* consumed, std::vector<std::string>* fields,
-                         std::string* error) {
+// Both overloads: `Fields` is a vector of strings or of (name, value)
+// pairs, `text` gives the string a field is written into.
+template <typename Fields, typename Text>
+CsvResult ParseInto(absl::string_view buffer, bool at_eof, size_t* consumed,
+                    Fields* fields, Text text, std::string* error) {
   // Fields are written into the strings already in *fields (resized at the
   // end), so a caller that passes the same vector for every record
   // allocates nothing once the strings have grown to the data's widths.
   size_t count = 0;
   auto next_field = [&]() -> std::string& {
     if (count == fields->size()) fields->emplace_back();
-    std::string& f = (*fields)[count++];
+    std::string& f = text((*fields)[count++]);
     f.clear();
     return f;
   };
@@ -124,6 +126,26 @@ CsvResult ParseCsvRecord(absl::string_view buffer, bool at_eof,
     fields->resize(count);
     return CsvResult::kRecord;
   }
+}
+
+CsvResult ParseCsvRecord(absl::string_view buffer, bool at_eof,
+                         size_t* consumed, std::vector<std::string>* fields,
+                         std::string* error) {
+  return ParseInto(
+      buffer, at_eof, consumed, fields,
+      [](std::string& f) -> std::string& { return f; }, error);
+}
+
+CsvResult ParseCsvRecord(
+    absl::string_view buffer, bool at_eof, size_t* consumed,
+    std::vector<std::pair<std::string, std::string>>* columns,
+    std::string* error) {
+  return ParseInto(
+      buffer, at_eof, consumed, columns,
+      [](std::pair<std::string, std::string>& c) -> std::string& {
+        return c.second;
+      },
+      error);
 }
 
 bool IsValidUtf8(absl::string_view text, size_t* bad_offset) {

@@ -12,6 +12,7 @@
 #define DATARUN_CONNECTORS_FILE_CSV_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -35,6 +36,14 @@ enum class CsvResult {
 CsvResult ParseCsvRecord(absl::string_view buffer, bool at_eof,
                          size_t* consumed, std::vector<std::string>* fields,
                          std::string* error);
+
+// The same, writing field i into (*columns)[i].second (names untouched;
+// *columns resized to the field count): a source parses straight into the
+// columns of a reused Row.
+CsvResult ParseCsvRecord(
+    absl::string_view buffer, bool at_eof, size_t* consumed,
+    std::vector<std::pair<std::string, std::string>>* columns,
+    std::string* error);
 
 // True if `text` is valid UTF-8 (no overlongs, surrogates or code points
 // above U+10FFFF); otherwise *bad_offset is the offset of the first bad

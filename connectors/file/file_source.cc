@@ -248,12 +248,10 @@ absl::Status FileSource::OpenNext(bool* opened) {
   return absl::OkStatus();
 }
 
-void FileSource::ToColumns(Row* row) {
-  row->columns.resize(fields_.size());
-  for (size_t i = 0; i < fields_.size(); ++i) {
-    auto& [name, value] = row->columns[i];
-    if (name != header_[i]) name = header_[i];
-    value.swap(fields_[i]);
+void FileSource::NameColumns(Row* row) {
+  for (size_t i = 0; i < header_.size(); ++i) {
+    std::string& name = row->columns[i].first;
+    if (name != header_[i]) name = header_[i];  // once per reused Row
   }
   row->layout = layout_;
 }
@@ -267,7 +265,8 @@ bool FileSource::NextRecord(Row* row, bool* need_more) {
   bool broken = false;
   absl::string_view raw;
   if (format_ == v1::FORMAT_CSV) {
-    CsvResult r = ParseCsvRecord(view, eof_, &consumed, &fields_, &error);
+    // Straight into the row's column values (their strings are reused).
+    CsvResult r = ParseCsvRecord(view, eof_, &consumed, &row->columns, &error);
     if (r == CsvResult::kNeedMore) {
       *need_more = true;
       return false;
@@ -345,7 +344,8 @@ bool FileSource::NextRecord(Row* row, bool* need_more) {
       return fail(kReasonInvalidUtf8, std::string(utf8.status().message()));
     }
     if (format_ == v1::FORMAT_CSV) {
-      for (std::string& f : fields_) f = *GbkToUtf8(f);
+      for (auto& column : row->columns)
+        column.second = *GbkToUtf8(column.second);
     } else {
       row->raw = *std::move(utf8);
     }
@@ -357,12 +357,12 @@ bool FileSource::NextRecord(Row* row, bool* need_more) {
     }
   }
   if (format_ == v1::FORMAT_CSV) {
-    if (fields_.size() != header_.size()) {
+    if (row->columns.size() != header_.size()) {
       return fail(kReasonBadCsv,
-                  absl::StrCat("row has ", fields_.size(),
+                  absl::StrCat("row has ", row->columns.size(),
                                " fields, header has ", header_.size()));
     }
-    ToColumns(row);
+    NameColumns(row);
   } else if (format_ == v1::FORMAT_JSONL) {
     row->columns.clear();
     google::protobuf::Struct object;

@@ -53,7 +53,7 @@ class FileSource : public Source {
   absl::Status FinishCurrent();
   absl::Status MoveToDone(const std::string& name);
   bool NextRecord(Row* row, bool* need_more);
-  void ToColumns(Row* row);
+  void NameColumns(Row* row);
 
   datarun::connectors::v1::FileSourceConfig config_;
   datarun::connectors::v1::Format format_ =
@@ -76,10 +76,7 @@ class FileSource : public Source {
   bool eof_ = false;
   uint64_t line_ = 0;  // lines consumed so far in the current file
   std::vector<std::string> header_;
-  uint64_t layout_ = 0;  // Row::layout of the current file's CSV rows
-  // Fields of the last CSV record, reused across rows (swapped with the
-  // row's column values, so both keep their capacity).
-  std::vector<std::string> fields_;
+  uint64_t layout_ = 0;        // Row::layout of the current file's CSV rows
   uint64_t rows_emitted_ = 0;  // from the current file, this session
   uint64_t last_row_end_ = 0;
 

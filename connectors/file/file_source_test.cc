@@ -122,6 +122,46 @@ TEST_F(FileSourceTest, BadRowsCarryTheReasonAndGoodRowsFlow) {
   EXPECT_TRUE(rows[4].source_error.empty());
 }
 
+// The pipeline reuses one Row: every member must come from the row just
+// read, whatever the row before it was (good, broken, wrong width).
+TEST_F(FileSourceTest, AReusedRowIsFullyOverwritten) {
+  const std::string csv =
+      "id,name\n1,ok\n2,bro\"ken\n3,too,many\n4,\xFF\xFE\n5,\"x,y\"\n6,\n";
+  Write("a.csv", csv);
+  auto fresh = FileSource::Create(config_, v1::FORMAT_CSV);
+  ASSERT_TRUE(fresh.ok());
+  const std::vector<Row> expected = Drain(**fresh);
+  ASSERT_EQ(expected.size(), 6u);
+
+  const std::string other = dir_ + "_reused";
+  mkdir(other.c_str(), 0755);
+  std::ofstream(other + "/a.csv", std::ios::binary) << csv;
+  v1::FileSourceConfig config = config_;
+  config.set_drop_dir(other);
+  auto reused = FileSource::Create(config, v1::FORMAT_CSV);
+  ASSERT_TRUE(reused.ok());
+  Row row;
+  row.columns = {{"stale", "x"}, {"id", "y"}, {"name", "z"}, {"more", "w"}};
+  row.source_version = 9;
+  row.op = RowOp::kDelete;
+  for (const Row& want : expected) {
+    auto got = (*reused)->Next(&row);
+    ASSERT_TRUE(got.ok() && *got);
+    EXPECT_EQ(row.position, want.position);
+    EXPECT_EQ(row.location, want.location);
+    EXPECT_EQ(row.raw, want.raw);
+    EXPECT_EQ(row.columns, want.columns) << want.location;
+    EXPECT_EQ(row.source_error, want.source_error);
+    EXPECT_EQ(row.source_error_reason, want.source_error_reason);
+    EXPECT_EQ(row.op, RowOp::kUpsert);
+    EXPECT_EQ(row.source_version, 0u);
+    // Good rows of one file share a layout; bad rows have none.
+    EXPECT_EQ(row.layout != 0, want.source_error.empty()) << want.location;
+  }
+  EXPECT_EQ(Column(expected[4], "name"), "x,y");
+  EXPECT_EQ(Column(expected[5], "name"), "");
+}
+
 TEST_F(FileSourceTest, GbkCsvIsConvertedToUtf8) {
   config_.set_encoding(v1::ENCODING_GBK);
   Write("a.csv", "id,city\n1,\xD5\xE3\xBD\xAD\n");

@@ -17,6 +17,7 @@
 // raw_p99_ms=... bus_vs_raw=... of the first mode, then <mode>_per_s,
 // <mode>_p99_ms and <mode>_raw_per_s of every mode.
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -49,7 +50,7 @@ ABSL_FLAG(int, threads, 64, "closed-loop callers per phase");
 ABSL_FLAG(double, seconds, 5, "measuring time per phase");
 ABSL_FLAG(int, partitions, 4, "partitions of every topic");
 ABSL_FLAG(int, workers, 32, "query server worker threads");
-ABSL_FLAG(int, fetch_wait_ms, 5,
+ABSL_FLAG(int, fetch_wait_ms, 1,
           "fetch.wait.max.ms of every consumer (both phases)");
 ABSL_FLAG(int, linger_ms, 1, "linger.ms of every producer (both phases)");
 ABSL_FLAG(std::string, modes, "batch,unsigned",
@@ -59,6 +60,9 @@ ABSL_FLAG(std::string, modes, "batch,unsigned",
           "Ed25519 signature per request, verified per request), unsigned "
           "(PolicyOptions::verify_signatures=false: a transport that "
           "authenticates departments)");
+ABSL_FLAG(double, sign_linger_ms, 1,
+          "batch mode: how long the client's signer waits for requests to "
+          "join a batch (QueryClientOptions::sign_linger)");
 ABSL_FLAG(bool, verify_signatures, true,
           "deprecated: false is --modes=unsigned");
 
@@ -83,7 +87,7 @@ using Result = datarun::bench::LoopResult;
 // produce to bench.echo.req keyed by a unique id; an echo loop consumes it
 // and produces the value to bench.echo.resp with the same key; a receiver
 // consumes that and wakes the caller. Same producer/consumer settings as
-// QueryClient and QueryServer (linger.ms=1, fetch.wait.max.ms=5).
+// QueryClient and QueryServer (linger.ms=1, fetch.wait.max.ms=1).
 class RawEcho : public broker::RebalanceHandler {
  public:
   RawEcho(broker::Broker* b, std::map<std::string, std::string> consumer,
@@ -186,10 +190,24 @@ class RawEcho : public broker::RebalanceHandler {
       ABSL_GUARDED_BY(mu_);
 };
 
+// CPU seconds (user + system) of the whole process so far: the exchange,
+// the client and the embedded cluster all run in it.
+double ProcessCpuSeconds() {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec +
+         u.ru_stime.tv_usec / 1e6;
+}
+
 struct ModeResult {
   std::string mode;
   Result bus;
   Result raw;
+  // Process CPU per answered request / round trip: what bounds throughput
+  // once the cores are busy, and a figure the other load on a shared
+  // machine disturbs much less than the rates.
+  double bus_cpu_us = 0;
+  double raw_cpu_us = 0;
 };
 
 ModeResult RunMode(const std::string& mode,
@@ -238,6 +256,8 @@ ModeResult RunMode(const std::string& mode,
   co.department = kHrss;
   co.signer = sign ? &f.signer(kHrss) : nullptr;
   co.batch_signatures = mode == "batch";
+  co.sign_linger =
+      absl::Microseconds(1000 * absl::GetFlag(FLAGS_sign_linger_ms));
   co.consumer_properties = consumer_props;
   co.producer_properties = producer_props;
   auto client = datarun::query::QueryClient::Create((*x)->broker(), co);
@@ -266,7 +286,10 @@ ModeResult RunMode(const std::string& mode,
   const uint64_t sigs0 = cs.signatures.load();
   ModeResult out;
   out.mode = mode;
+  double cpu0 = ProcessCpuSeconds();
   out.bus = datarun::bench::RunClosedLoops(threads, seconds, query);
+  out.bus_cpu_us = (ProcessCpuSeconds() - cpu0) * 1e6 /
+                   std::max<uint64_t>(1, out.bus.n + out.bus.errors);
   const double answered = std::max<double>(1, sc.answered.load() - answered0);
   printf(
       "[%s] bus (request, policy, masked profile, audit acked by dr.audit): "
@@ -308,7 +331,10 @@ ModeResult RunMode(const std::string& mode,
     return echo.RoundTrip(absl::StrCat(t, "-", i), value);
   };
   datarun::bench::RunClosedLoops(threads, 1, raw);
+  cpu0 = ProcessCpuSeconds();
   out.raw = datarun::bench::RunClosedLoops(threads, seconds, raw);
+  out.raw_cpu_us = (ProcessCpuSeconds() - cpu0) * 1e6 /
+                   std::max<uint64_t>(1, out.raw.n + out.raw.errors);
   printf(
       "[%s] raw produce->consume->produce->consume echo: %.0f/s p50 %.2f ms "
       "p99 %.2f ms (%llu errors)\n",
@@ -370,8 +396,11 @@ int main(int argc, char** argv) {
       first.mode);
   for (const auto& r : results) {
     absl::StrAppendFormat(
-        &line, " %s_per_s=%.0f %s_p99_ms=%.2f %s_raw_per_s=%.0f", r.mode,
-        r.bus.per_s, r.mode, r.bus.p99_us / 1000, r.mode, r.raw.per_s);
+        &line,
+        " %s_per_s=%.0f %s_p99_ms=%.2f %s_raw_per_s=%.0f %s_cpu_us=%.0f "
+        "%s_raw_cpu_us=%.0f",
+        r.mode, r.bus.per_s, r.mode, r.bus.p99_us / 1000, r.mode, r.raw.per_s,
+        r.mode, r.bus_cpu_us, r.mode, r.raw_cpu_us);
   }
   absl::StrAppendFormat(&line, " threads=%d subjects=%d", threads,
                         absl::GetFlag(FLAGS_subjects));

@@ -25,6 +25,8 @@
 #include "exchange/query/kafka_audit_sink.h"
 #include "exchange/query/testing/bus_exchange.h"
 #include "exchange/query/topics.h"
+#include "exchange/seal/request_batch.h"
+#include "exchange/seal/signed_bytes.h"
 #include "gtest/gtest.h"
 #include "proto/datarun/v1/departments/human_resources_social_security.pb.h"
 #include "proto/datarun/v1/departments/public_security.pb.h"
@@ -357,6 +359,79 @@ TEST_F(QueryBusTest, UnsignedAndWronglySignedRequestsAreDeniedAndAudited) {
   }
   EXPECT_TRUE(audited.count(r1->audit_event_id()));
   EXPECT_TRUE(audited.count(r2->audit_event_id()));
+}
+
+// Batch signatures (exchange/seal/request_batch.h) over the bus: three
+// requests signed as one batch; the intact one is answered, a changed
+// request, a wrong inclusion path and a batch signed by another key are
+// denied as bad signatures, and all four are audited.
+TEST_F(QueryBusTest, BatchSignedRequestsTamperedOnesAreDeniedAndAudited) {
+  const absl::Time now = absl::Now();
+  const std::string subject = CitizenId(310);
+  std::unique_ptr<QueryClient> raw = Client(nullptr);  // sends as given
+  ASSERT_NE(raw, nullptr);
+  std::vector<QueryRequest> batch;
+  std::vector<std::string> bytes;
+  for (int i = 0; i < 3; ++i) {
+    QueryRequest q = fixture_->Request(
+        kHrss, kMatter, datarun::v1::QUERY_KIND_PROFILE, {subject}, now);
+    q.set_request_id(absl::StrCat("batch-", i, "-", absl::ToUnixNanos(now)));
+    q.set_key_id(fixture_->signer(kHrss).key_id());
+    q.clear_signature();
+    auto b = seal::SignedBytes(q, seal::kPurposeRequest);
+    ASSERT_TRUE(b.ok()) << b.status();
+    bytes.push_back(*b);
+    batch.push_back(q);
+  }
+  auto sigs = seal::SignBatch(fixture_->signer(kHrss), bytes);
+  ASSERT_TRUE(sigs.ok()) << sigs.status();
+  for (int i = 0; i < 3; ++i) batch[i].set_signature((*sigs)[i]);
+
+  // Intact: the signature holds.
+  auto ok = raw->Query(batch[0], kTimeout);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_NE(ok->denial_rule(), policy::kRuleBadSignature)
+      << ok->denial_reason();
+  EXPECT_NE(ok->denial_rule(), policy::kRuleUnsigned) << ok->denial_reason();
+
+  // Changed after signing.
+  QueryRequest changed = batch[1];
+  changed.set_officer_id("someone-else");
+  // Inclusion path altered (first sibling hash).
+  QueryRequest bad_path = batch[2];
+  std::string sig = bad_path.signature();
+  sig[17] ^= 1;
+  bad_path.set_signature(sig);
+  // Another department's key signed the batch root.
+  QueryRequest other_key = batch[0];
+  other_key.set_request_id(absl::StrCat(batch[0].request_id(), "-other"));
+  other_key.clear_signature();
+  auto other_bytes = seal::SignedBytes(other_key, seal::kPurposeRequest);
+  ASSERT_TRUE(other_bytes.ok());
+  auto other_sigs =
+      seal::SignBatch(fixture_->signer(kExchange), {*other_bytes});
+  ASSERT_TRUE(other_sigs.ok());
+  other_key.set_signature((*other_sigs)[0]);
+
+  std::set<std::string> denied_ids;
+  for (const QueryRequest* q : {&changed, &bad_path, &other_key}) {
+    auto r = raw->Query(*q, kTimeout);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->decision(), datarun::v1::DECISION_DENY) << q->request_id();
+    EXPECT_EQ(r->denial_rule(), policy::kRuleBadSignature)
+        << r->denial_reason();
+    EXPECT_EQ(r->records_size(), 0);
+    denied_ids.insert(r->audit_event_id());
+  }
+
+  auto links = AuditLinks();
+  auto usage = audit::UsageFor(links[exchange_->PartitionOf(subject)], subject);
+  ASSERT_TRUE(usage.ok());
+  ASSERT_EQ(usage->size(), 4u);
+  std::set<std::string> audited;
+  for (const auto& u : *usage) audited.insert(u.audit_event_id());
+  EXPECT_TRUE(audited.count(ok->audit_event_id()));
+  for (const auto& id : denied_ids) EXPECT_TRUE(audited.count(id)) << id;
 }
 
 TEST_F(QueryBusTest, ClientRejectsUnknownIdsAndRequestsWithoutSubject) {

@@ -1,5 +1,6 @@
 #include "exchange/query/client/query_client.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -77,7 +78,9 @@ absl::Status QueryClient::Start() {
   co.client_id = options_.client_id;
   co.group_id = absl::StrCat(options_.client_id, "-", options_.department, "-",
                              NewRequestId());
-  co.properties = {{"fetch.wait.max.ms", "5"},
+  // 1 ms: see QueryServer::Run (the embedded cluster holds empty fetches
+  // for the whole wait).
+  co.properties = {{"fetch.wait.max.ms", "1"},
                    {"session.timeout.ms", "6000"},
                    {"heartbeat.interval.ms", "500"}};
   for (const auto& [k, v] : options_.consumer_properties) co.properties[k] = v;
@@ -149,11 +152,19 @@ absl::Status QueryClient::SignBatched(datarun::v1::QueryRequest* request) {
       continue;
     }
     signing_ = true;
+    if (options_.sign_linger > absl::ZeroDuration()) {
+      auto full = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sign_mu_) {
+        return to_sign_.size() >= options_.max_sign_batch;
+      };
+      sign_mu_.AwaitWithTimeout(absl::Condition(&full), options_.sign_linger);
+    }
     std::vector<ToSign*> batch;
     batch.swap(to_sign_);
-    if (batch.size() > seal::kMaxBatchSize) {
-      to_sign_.assign(batch.begin() + seal::kMaxBatchSize, batch.end());
-      batch.resize(seal::kMaxBatchSize);
+    const size_t max_batch = std::max<size_t>(
+        1, std::min(options_.max_sign_batch, seal::kMaxBatchSize));
+    if (batch.size() > max_batch) {
+      to_sign_.assign(batch.begin() + max_batch, batch.end());
+      batch.resize(max_batch);
     }
     sign_mu_.Unlock();
     std::vector<std::string> bytes;

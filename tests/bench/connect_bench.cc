@@ -8,6 +8,8 @@
 //   bazel build //tests/bench:connect && bazel-bin/tests/bench/connect
 //
 // Last line: csv_rows_per_s=... kcat_produce_per_s=... ratio=...
+// cpu_us_per_row=... kcat_cpu_us_per_record=... cpu_ratio=... (CPU time per
+// record of each side, all threads; cpu_ratio = kcat's / the connector's).
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -320,7 +322,17 @@ int main(int argc, char** argv) {
       "(kcat process); this process meanwhile (the cluster):%s\n",
       rows, value_size, kcat_s, kcat_rate, kcat_cpu, kcat_threads.c_str());
   std::filesystem::remove_all(dir);
-  std::printf("csv_rows_per_s=%.0f kcat_produce_per_s=%.0f ratio=%.2f\n",
-              csv_rate, kcat_rate, csv_rate / kcat_rate);
+  // CPU per record of each side (the connector's process; kcat's process
+  // plus this process's cluster threads while kcat ran): what bounds the
+  // rate once the cores are busy, and far steadier than the wall rates on a
+  // shared machine, where the two phases (seconds apart) see different
+  // neighbours.
+  const double connect_us = connect_cpu * 1e6 / rows;
+  const double kcat_us = (kcat_cpu + kcat_listed_ns / 1e9) * 1e6 / rows;
+  std::printf(
+      "csv_rows_per_s=%.0f kcat_produce_per_s=%.0f ratio=%.2f "
+      "cpu_us_per_row=%.2f kcat_cpu_us_per_record=%.2f cpu_ratio=%.2f\n",
+      csv_rate, kcat_rate, csv_rate / kcat_rate, connect_us, kcat_us,
+      kcat_us / connect_us);
   return 0;
 }

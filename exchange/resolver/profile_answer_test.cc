@@ -303,7 +303,8 @@ TEST(ProfileAnswerErrorsTest, UnparseableStoredRecordIsDataLoss) {
   EXPECT_EQ(st.code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(st.message().find("330106198001010012"), std::string::npos) << st;
   EXPECT_NE(st.message().find("partition 5"), std::string::npos) << st;
-  EXPECT_NE(st.message().find("Record field 1 at byte 0"), std::string::npos) << st;
+  EXPECT_NE(st.message().find("Record field 1 at byte 0"), std::string::npos)
+      << st;
 }
 
 }  // namespace

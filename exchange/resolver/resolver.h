@@ -3,7 +3,8 @@
 //
 //   CheckRequest -> per subject: one prefix scan of the subject's records
 //   (data classes + consent_grant + delegation) -> CheckSubject ->
-//   PROFILE: unpack, mask by the agreement, repack, provenance per record;
+//   PROFILE: the stored bytes, payload masked on the wire to the
+//   agreement's fields, provenance per record (profile_answer.h);
 //   VERIFY: evaluate the predicate, evidence provenance, no payload;
 //   CERTIFICATE / DOSSIER: a sealed document (document_answer.h) ->
 //   one AuditEvent per subject, appended to the chain of the subject's

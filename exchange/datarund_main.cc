@@ -382,7 +382,11 @@ int Main(int argc, char** argv, absl::Time started) {
   if (serve_queries) {
     daemon::DaemonQueryOptions qo;
     qo.partitions = partitions;
-    qo.instance_id = options.client_id;
+    // Host name and pid: unique per instance even where every instance is
+    // PID 1 (containers), since it names the request consumer's group.
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    qo.instance_id = absl::StrCat(host, "-", getpid());
     qo.workers = absl::GetFlag(FLAGS_query_workers);
     qo.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
     auto q = daemon::DaemonQueries::Create(

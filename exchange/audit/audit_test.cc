@@ -330,6 +330,14 @@ TEST_F(AuditChainTest, StreamingVerifierOverStoredBytesReportsOffsets) {
   EXPECT_EQ(garbage.AddLinkBytes("\xff\xff\xff", 5).code(),
             absl::StatusCode::kDataLoss);
   EXPECT_EQ(garbage.report().broken_offset, 5);
+
+  // Correctly chained bytes that are not protobuf: the exchange chained
+  // garbage.
+  ChainVerifier chained_garbage(7, keyring_);
+  EXPECT_EQ(chained_garbage
+                .AddLink(MakeLink(7, 0, GenesisHash(), std::string("\x0a\xff")))
+                .code(),
+            absl::StatusCode::kDataLoss);
 }
 
 TEST_F(AuditChainTest, SuffixVerificationAnchorsAtFirstLink) {

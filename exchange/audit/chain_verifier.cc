@@ -31,6 +31,39 @@ bool ReadVarint(const char** p, const char* end, uint64_t* v) {
   return false;
 }
 
+// Whether `in` is a sequence of well-formed protobuf fields (top level
+// only: nested messages are not descended into).
+bool WellFormedWire(absl::string_view in) {
+  const char* p = in.data();
+  const char* const end = p + in.size();
+  while (p < end) {
+    uint64_t tag = 0, v = 0;
+    if (!ReadVarint(&p, end, &tag) || (tag >> 3) == 0) return false;
+    switch (tag & 7) {
+      case 0:
+        if (!ReadVarint(&p, end, &v)) return false;
+        break;
+      case 1:
+        if (end - p < 8) return false;
+        p += 8;
+        break;
+      case 5:
+        if (end - p < 4) return false;
+        p += 4;
+        break;
+      case 2:
+        if (!ReadVarint(&p, end, &v) || v > static_cast<uint64_t>(end - p)) {
+          return false;
+        }
+        p += v;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 struct ChainVerifier::LinkView {
@@ -194,9 +227,10 @@ absl::Status ChainVerifier::Check(const LinkView& link, int64_t offset) {
                                  "(event altered)")),
                 offset, link.sequence);
   }
-  if (options_.parse_events &&
-      !event_.ParseFromArray(link.event_bytes.data(),
-                             static_cast<int>(link.event_bytes.size()))) {
+  if (!WellFormedWire(link.event_bytes) ||
+      (options_.parse_events &&
+       !event_.ParseFromArray(link.event_bytes.data(),
+                              static_cast<int>(link.event_bytes.size())))) {
     return Fail(absl::DataLossError(
                     absl::StrCat(where(), " (sequence ", link.sequence,
                                  "): event bytes are not an AuditEvent")),
@@ -266,7 +300,9 @@ absl::StatusOr<ChainReport> VerifyChain(
     int32_t partition, const std::vector<datarun::v1::ChainLink>& links,
     const std::vector<datarun::v1::SealedCheckpoint>& checkpoints,
     const seal::SealKeyring& keyring) {
-  ChainVerifier verifier(partition, keyring);
+  ChainVerifyOptions options;
+  options.parse_events = true;  // small, in-memory chains: check fully
+  ChainVerifier verifier(partition, keyring, options);
   for (const auto& cp : checkpoints) {
     RETURN_IF_ERROR(verifier.AddCheckpoint(cp));
   }

@@ -1,5 +1,6 @@
 #include "exchange/audit/kafka/audit_bus.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/random/random.h"
@@ -67,13 +68,31 @@ KafkaChainHeads::~KafkaChainHeads() {
   consumer_->Close().IgnoreError();
 }
 
+namespace {
+
+// Every partition starts at its end as an absolute offset. A logical
+// kOffsetEnd would be resolved by a later offset lookup, which can land
+// after our Seek and undo it (seen under load: a Read that never got its
+// records).
+absl::flat_hash_map<broker::TopicPartition, int64_t> AtEnd(
+    broker::Consumer* consumer,
+    const std::vector<broker::TopicPartition>& partitions) {
+  absl::flat_hash_map<broker::TopicPartition, int64_t> out;
+  for (const auto& tp : partitions) {
+    auto wm = consumer->QueryWatermarks(tp, absl::Seconds(10));
+    out[tp] = wm.ok() ? wm->high : broker::kOffsetEnd;
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::flat_hash_map<broker::TopicPartition, int64_t>
 KafkaChainHeads::OnAssigned(
-    const std::vector<broker::TopicPartition>& partitions) {
+    const std::vector<broker::TopicPartition>& partitions)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {  // runs inside Poll, under mu_
   // Nothing is read until LastLink seeks; paused right after (WaitReady).
-  absl::flat_hash_map<broker::TopicPartition, int64_t> out;
-  for (const auto& tp : partitions) out[tp] = broker::kOffsetEnd;
-  return out;
+  return AtEnd(consumer_.get(), partitions);
 }
 
 absl::Status KafkaChainHeads::WaitReady() {
@@ -147,92 +166,126 @@ absl::StatusOr<std::optional<ChainHead>> KafkaChainHeads::LastLink(
   return ChainHead{link.sequence(), link.event_hash()};
 }
 
-// Starts each assigned partition where ReadAuditRecords wants it.
-namespace {
-class StartAt : public broker::RebalanceHandler {
- public:
-  explicit StartAt(absl::flat_hash_map<broker::TopicPartition, int64_t> start)
-      : start_(std::move(start)) {}
-  absl::flat_hash_map<broker::TopicPartition, int64_t> OnAssigned(
-      const std::vector<broker::TopicPartition>& partitions) override {
-    absl::flat_hash_map<broker::TopicPartition, int64_t> out;
-    for (const auto& tp : partitions) {
-      auto it = start_.find(tp);
-      out[tp] = it == start_.end() ? broker::kOffsetEnd : it->second;
-    }
-    return out;
-  }
-  void OnRevoked(const std::vector<broker::TopicPartition>&) override {}
-
- private:
-  absl::flat_hash_map<broker::TopicPartition, int64_t> start_;
-};
-}  // namespace
-
-absl::Status ReadAuditRecords(
-    broker::Broker* broker, const std::string& topic,
-    const ReadAuditOptions& options,
-    const std::function<absl::Status(const AuditRecord&)>& on_record,
-    int32_t* partitions_out) {
-  ASSIGN_OR_RETURN(std::unique_ptr<broker::Consumer> consumer,
-                   broker->NewConsumer(ReaderOptions("audit-reader")));
+absl::StatusOr<std::unique_ptr<AuditTopicsReader>> AuditTopicsReader::Create(
+    broker::Broker* broker, const std::vector<std::string>& topics,
+    absl::Duration timeout) {
   ASSIGN_OR_RETURN(std::unique_ptr<broker::Admin> admin, broker->NewAdmin());
   ASSIGN_OR_RETURN(std::vector<broker::TopicSpec> specs,
-                   admin->ListTopics(options.timeout));
-  int32_t partitions = -1;
+                   admin->ListTopics(timeout));
+  std::map<std::string, int32_t> partitions;
   for (const auto& spec : specs) {
-    if (spec.name == topic) partitions = spec.partitions;
+    for (const auto& t : topics) {
+      if (spec.name == t) partitions[t] = spec.partitions;
+    }
   }
-  if (partitions < 0) {
+  ASSIGN_OR_RETURN(std::unique_ptr<broker::Consumer> consumer,
+                   broker->NewConsumer(ReaderOptions("audit-reader")));
+  std::unique_ptr<AuditTopicsReader> reader(new AuditTopicsReader(
+      std::move(consumer), std::move(partitions), timeout));
+  std::vector<std::string> existing;
+  for (const auto& [t, n] : reader->partitions_) existing.push_back(t);
+  if (!existing.empty()) {
+    RETURN_IF_ERROR(reader->consumer_->Subscribe(existing, reader.get()));
+  }
+  return reader;
+}
+
+AuditTopicsReader::~AuditTopicsReader() { consumer_->Close().IgnoreError(); }
+
+absl::flat_hash_map<broker::TopicPartition, int64_t>
+AuditTopicsReader::OnAssigned(
+    const std::vector<broker::TopicPartition>& partitions) {
+  return AtEnd(consumer_.get(), partitions);
+}
+
+absl::Status AuditTopicsReader::WaitAssigned() {
+  if (paused_) return absl::OkStatus();
+  size_t total = 0;
+  for (const auto& [t, n] : partitions_) total += n;
+  const absl::Time deadline = absl::Now() + timeout_;
+  std::vector<broker::Message> batch;
+  while (consumer_->Assignment().size() < total) {
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "audit topics not assigned within ", absl::FormatDuration(timeout_)));
+    }
+    RETURN_IF_ERROR(consumer_->Poll(64, absl::Milliseconds(100), &batch));
+  }
+  RETURN_IF_ERROR(consumer_->Pause(consumer_->Assignment()));
+  paused_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status AuditTopicsReader::Read(
+    const std::string& topic, const ReadAuditOptions& options,
+    const std::function<absl::Status(const AuditRecord&)>& on_record,
+    int32_t* partitions_out) {
+  auto it = partitions_.find(topic);
+  if (it == partitions_.end()) {
     return absl::NotFoundError(absl::StrCat("no topic ", topic));
   }
+  const int32_t partitions = it->second;
   if (partitions_out != nullptr) *partitions_out = partitions;
   if (options.partition >= partitions) {
     return absl::InvalidArgumentError(
         absl::StrCat("partition ", options.partition, " of ", topic,
                      " does not exist (", partitions, " partitions)"));
   }
+  RETURN_IF_ERROR(WaitAssigned());
   // Where each partition starts and ends; records appended later are not
   // waited for.
-  absl::flat_hash_map<broker::TopicPartition, int64_t> start, end;
+  absl::flat_hash_map<broker::TopicPartition, int64_t> end;
+  std::vector<broker::TopicPartition> reading;
   for (int32_t p = 0; p < partitions; ++p) {
     if (options.partition >= 0 && p != options.partition) continue;
     broker::TopicPartition tp{topic, p};
     ASSIGN_OR_RETURN(broker::Watermarks wm,
-                     consumer->QueryWatermarks(tp, options.timeout));
+                     consumer_->QueryWatermarks(tp, options.timeout));
     const int64_t from = std::max(options.from_offset, wm.low);
-    if (wm.high > from) {
-      start[tp] = from;
-      end[tp] = wm.high;
-    }
+    if (wm.high <= from) continue;
+    end[tp] = wm.high;
+    RETURN_IF_ERROR(consumer_->Seek(tp, from));
+    reading.push_back(tp);
   }
-  if (end.empty()) return absl::OkStatus();
-  StartAt handler(start);
-  RETURN_IF_ERROR(consumer->Subscribe({topic}, &handler));
+  if (reading.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(consumer_->Resume(reading));
   const absl::Time deadline = absl::Now() + options.timeout;
   std::vector<broker::Message> batch;
   size_t complete = 0;
   AuditRecord record;
-  while (complete < end.size()) {
+  absl::Status status;
+  while (status.ok() && complete < end.size()) {
     if (absl::Now() > deadline) {
-      return absl::DeadlineExceededError(
+      status = absl::DeadlineExceededError(
           absl::StrCat("reading ", topic, ": ", complete, " of ", end.size(),
                        " partitions read to their end within ",
                        absl::FormatDuration(options.timeout)));
+      break;
     }
-    RETURN_IF_ERROR(consumer->Poll(4096, absl::Milliseconds(200), &batch));
+    status = consumer_->Poll(4096, absl::Milliseconds(200), &batch);
     for (const auto& m : batch) {
+      if (!status.ok()) break;
       auto e = end.find(broker::TopicPartition{m.topic, m.partition});
       if (e == end.end() || m.offset >= e->second) continue;
       record.partition = m.partition;
       record.offset = m.offset;
       record.value = &m.value;
-      RETURN_IF_ERROR(on_record(record));
+      status = on_record(record);
       if (m.offset + 1 == e->second) ++complete;
     }
   }
-  consumer->Close().IgnoreError();
-  return absl::OkStatus();
+  absl::Status paused = consumer_->Pause(reading);
+  return status.ok() ? paused : status;
+}
+
+absl::Status ReadAuditRecords(
+    broker::Broker* broker, const std::string& topic,
+    const ReadAuditOptions& options,
+    const std::function<absl::Status(const AuditRecord&)>& on_record,
+    int32_t* partitions_out) {
+  ASSIGN_OR_RETURN(std::unique_ptr<AuditTopicsReader> reader,
+                   AuditTopicsReader::Create(broker, {topic}, options.timeout));
+  return reader->Read(topic, options, on_record, partitions_out);
 }
 
 }  // namespace datarun::audit

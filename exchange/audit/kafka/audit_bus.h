@@ -14,12 +14,12 @@
 // it keeps one consumer on dr.audit, all partitions paused, and reads the
 // last record of a partition on demand (seek to high watermark - 1), so a
 // head costs a fetch, not a group join (~3 s on the embedded cluster).
-// ReadAuditRecords: streams stored records of the audit topics with their
+// AuditTopicsReader: streams stored records of the audit topics with their
 // offsets, for the auditor CLI.
 //
 // Thread-safety: KafkaCheckpointSink as AuditSink; KafkaChainHeads::LastLink
-// may be called from any thread (serialised inside); ReadAuditRecords is
-// reentrant.
+// may be called from any thread (serialised inside); an AuditTopicsReader
+// is used by one thread at a time.
 #ifndef DATARUN_EXCHANGE_AUDIT_KAFKA_AUDIT_BUS_H_
 #define DATARUN_EXCHANGE_AUDIT_KAFKA_AUDIT_BUS_H_
 
@@ -110,10 +110,47 @@ struct ReadAuditOptions {
   absl::Duration timeout = absl::Seconds(60);
 };
 
-// Calls `on_record` for every record of `topic` from `from_offset` up to
-// the high watermark seen when the call starts, in offset order per
-// partition (partitions interleaved). `partitions_out` (optional) gets the
-// partition count. Stops at the first error `on_record` returns.
+// Reads stored records of the audit topics for an auditor: one consumer
+// (group of its own, so one group join, ~3 s on the embedded cluster) for
+// every topic given, all partitions paused until a Read seeks them.
+class AuditTopicsReader : private broker::RebalanceHandler {
+ public:
+  // Topics that do not exist are left out (Read then says NotFound).
+  static absl::StatusOr<std::unique_ptr<AuditTopicsReader>> Create(
+      broker::Broker* broker, const std::vector<std::string>& topics,
+      absl::Duration timeout = absl::Seconds(60));
+  ~AuditTopicsReader() override;
+
+  // Calls `on_record` for every record of `topic` from `from_offset` up to
+  // the high watermark seen when the call starts, in offset order per
+  // partition (partitions interleaved). `partitions_out` (optional) gets
+  // the partition count. Stops at the first error `on_record` returns.
+  // NotFound for a topic that does not exist; InvalidArgument for a
+  // partition it does not have.
+  absl::Status Read(
+      const std::string& topic, const ReadAuditOptions& options,
+      const std::function<absl::Status(const AuditRecord&)>& on_record,
+      int32_t* partitions_out = nullptr);
+
+ private:
+  AuditTopicsReader(std::unique_ptr<broker::Consumer> consumer,
+                    std::map<std::string, int32_t> partitions,
+                    absl::Duration timeout)
+      : consumer_(std::move(consumer)),
+        partitions_(std::move(partitions)),
+        timeout_(timeout) {}
+  absl::flat_hash_map<broker::TopicPartition, int64_t> OnAssigned(
+      const std::vector<broker::TopicPartition>& partitions) override;
+  void OnRevoked(const std::vector<broker::TopicPartition>&) override {}
+  absl::Status WaitAssigned();
+
+  std::unique_ptr<broker::Consumer> consumer_;
+  const std::map<std::string, int32_t> partitions_;  // topic -> count
+  const absl::Duration timeout_;
+  bool paused_ = false;
+};
+
+// One AuditTopicsReader::Read on a reader of its own.
 absl::Status ReadAuditRecords(
     broker::Broker* broker, const std::string& topic,
     const ReadAuditOptions& options,

@@ -91,24 +91,26 @@ TEST(AuditBus, ChainsContinueAcrossLogsAndVerifyFromTheTopics) {
   ASSERT_TRUE(last.ok() && last->has_value()) << last.status();
   EXPECT_EQ((*last)->sequence, 5u);
 
+  auto reader = AuditTopicsReader::Create(
+      bus->get(), {kCheckpointTopic, query::kAuditTopic, "no.such.topic"});
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ((*reader)->Read("no.such.topic", {}, nullptr).code(),
+            absl::StatusCode::kNotFound);
   for (int32_t p = 0; p < 2; ++p) {
     ChainVerifier verifier(p, keyring);
     ReadAuditOptions ro;
     ro.partition = p;
-    ASSERT_TRUE(ReadAuditRecords(bus->get(), kCheckpointTopic, ro,
-                                 [&](const AuditRecord& r) {
-                                   datarun::v1::SealedCheckpoint cp;
-                                   EXPECT_TRUE(cp.ParseFromString(*r.value));
-                                   return verifier.AddCheckpoint(cp, r.offset);
-                                 })
-                    .ok());
-    ASSERT_TRUE(ReadAuditRecords(bus->get(), query::kAuditTopic, ro,
-                                 [&](const AuditRecord& r) {
-                                   return verifier.AddLinkBytes(*r.value,
-                                                                r.offset);
-                                 })
-                    .ok())
-        << verifier.status();
+    absl::Status st =
+        (*reader)->Read(kCheckpointTopic, ro, [&](const AuditRecord& r) {
+          datarun::v1::SealedCheckpoint cp;
+          EXPECT_TRUE(cp.ParseFromString(*r.value));
+          return verifier.AddCheckpoint(cp, r.offset);
+        });
+    ASSERT_TRUE(st.ok()) << st;
+    st = (*reader)->Read(query::kAuditTopic, ro, [&](const AuditRecord& r) {
+      return verifier.AddLinkBytes(*r.value, r.offset);
+    });
+    ASSERT_TRUE(st.ok()) << st << " " << verifier.status();
     ASSERT_TRUE(verifier.Finish().ok()) << verifier.status();
     EXPECT_EQ(verifier.report().links, p == 0 ? 6u : 4u);
     // Partition 0: 3 (every 4), 2 and 5 (shutdowns); 1: 1 and 3.

@@ -135,7 +135,11 @@ class AuditTrailTest : public ::testing::Test {
     return topics;
   }
 
-  std::vector<std::string> DaemonArgs(const std::string& bootstrap) const {
+  // A group per run: a later join of the same group on the mock cluster
+  // waits out the session timeout of the member that left (~44 s); offsets
+  // live in the state, not in the group.
+  std::vector<std::string> DaemonArgs(const std::string& bootstrap,
+                                      int run) const {
     return {RunfilePath(kDatarund),
             absl::StrCat("--brokers=", bootstrap),
             absl::StrCat("--state_dir=", TestPath("state")),
@@ -144,7 +148,7 @@ class AuditTrailTest : public ::testing::Test {
             absl::StrCat("--partitions=", kPartitions),
             "--checkpoint_every=3",
             "--query_workers=4",
-            "--group_id=audit-trail",
+            absl::StrCat("--group_id=audit-trail-", run),
             "--block_cache_mb=64",
             "--write_buffer_mb=16"};
   }
@@ -219,7 +223,7 @@ TEST_F(AuditTrailTest, OneChainAcrossRestartsAndTamperingDetected) {
   for (int run = 0; run < 2; ++run) {
     Process daemon;
     ASSERT_TRUE(daemon
-                    .Start(DaemonArgs(*bootstrap),
+                    .Start(DaemonArgs(*bootstrap, run),
                            TestPath(absl::StrCat("datarund", run)))
                     .ok());
     for (const auto& id : Ask(bus->get(), run * 100, 5)) asked.insert(id);
@@ -249,10 +253,6 @@ TEST_F(AuditTrailTest, OneChainAcrossRestartsAndTamperingDetected) {
   CmdResult ok = Shell("tools/datarun", {"audit", "verify", brokers, catalog});
   EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
   EXPECT_THAT(ok.out, HasSubstr("audit chain intact"));
-  CmdResult json =
-      Shell("tools/datarun", {"audit", "verify", brokers, catalog, "--json"});
-  EXPECT_EQ(json.exit_code, 0) << json.out << json.err;
-  EXPECT_THAT(json.out, HasSubstr("\"intact\":true"));
   // The longer chain (10 links over 2 partitions: at least 5) is checked
   // alone and tampered with below.
   uint64_t total = 0;
@@ -269,11 +269,12 @@ TEST_F(AuditTrailTest, OneChainAcrossRestartsAndTamperingDetected) {
       target_links = chain.size();
     }
   }
-  EXPECT_THAT(json.out, HasSubstr(absl::StrCat("\"links\":", total)));
+  EXPECT_THAT(ok.out, HasSubstr(absl::StrCat(" ", total, " links, ")));
   CmdResult one =
       Shell("tools/datarun", {"audit", "verify", brokers, catalog, "--json",
                               absl::StrCat("--partition=", target_p)});
   EXPECT_EQ(one.exit_code, 0) << one.out << one.err;
+  EXPECT_THAT(one.out, HasSubstr("{\"intact\":true,"));
   EXPECT_THAT(one.out, HasSubstr(absl::StrCat("\"links\":", target_links)));
   EXPECT_THAT(one.out,
               HasSubstr(absl::StrCat("\"last_sequence\":", target_links - 1)));

@@ -60,6 +60,11 @@ ABSL_FLAG(std::string, modes, "batch,unsigned",
           "Ed25519 signature per request, verified per request), unsigned "
           "(PolicyOptions::verify_signatures=false: a transport that "
           "authenticates departments)");
+ABSL_FLAG(double, paced_rate, 0,
+          "if > 0: after the closed-loop phase, a paced phase at this many "
+          "requests/s in total (the callers send on a fixed schedule; "
+          "latency counts from the scheduled send, so falling behind shows "
+          "as latency): p50/p99 at a load below saturation");
 ABSL_FLAG(double, sign_linger_ms, 1,
           "batch mode: how long the client's signer waits for requests to "
           "join a batch (QueryClientOptions::sign_linger)");
@@ -199,6 +204,44 @@ double ProcessCpuSeconds() {
          u.ru_stime.tv_usec / 1e6;
 }
 
+// `threads` callers each send on a fixed schedule (together `rate`/s) for
+// `seconds`; latency from each scheduled send to the answer.
+template <typename Op>
+Result RunPaced(int threads, double rate, double seconds, Op op) {
+  std::vector<std::vector<float>> lat(threads);
+  std::atomic<uint64_t> errors{0};
+  const absl::Duration period = absl::Seconds(threads / rate);
+  const absl::Time start = absl::Now() + absl::Milliseconds(10);
+  const absl::Time end = start + absl::Seconds(seconds);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&, t] {
+      absl::Time next = start + period * t / threads;
+      for (uint64_t i = 0; next < end; ++i, next += period) {
+        absl::SleepFor(next - absl::Now());
+        if (!op(t, i)) {
+          ++errors;
+          continue;
+        }
+        lat[t].push_back(absl::ToDoubleMicroseconds(absl::Now() - next));
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  std::vector<float> all;
+  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  Result r;
+  r.n = all.size();
+  r.errors = errors.load();
+  r.per_s = all.size() / absl::ToDoubleSeconds(absl::Now() - start);
+  if (!all.empty()) {
+    r.p50_us = all[all.size() / 2];
+    r.p99_us = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  }
+  return r;
+}
+
 struct ModeResult {
   std::string mode;
   Result bus;
@@ -208,6 +251,8 @@ struct ModeResult {
   // machine disturbs much less than the rates.
   double bus_cpu_us = 0;
   double raw_cpu_us = 0;
+  Result paced;  // --paced_rate
+  Result raw_paced;
 };
 
 ModeResult RunMode(const std::string& mode,
@@ -306,6 +351,24 @@ ModeResult RunMode(const std::string& mode,
       static_cast<unsigned long long>(sc.received.load()),
       static_cast<unsigned long long>(sc.failed.load()),
       static_cast<unsigned long long>(sc.not_served.load()));
+  const double rate = absl::GetFlag(FLAGS_paced_rate);
+  if (rate > 0) {
+    const uint64_t a0 = sc.answered.load(), q0 = sc.queued_us.load(),
+                   h0 = sc.handle_us.load();
+    out.paced = RunPaced(threads, rate, seconds, query);
+    const double n = std::max<double>(1, sc.answered.load() - a0);
+    printf(
+        "[%s] paced: server mean %.2f ms send to worker, %.2f ms in the "
+        "resolver\n",
+        mode.c_str(), (sc.queued_us.load() - q0) / n / 1000,
+        (sc.handle_us.load() - h0) / n / 1000);
+    printf(
+        "[%s] paced at %.0f/s: %.0f/s answered, p50 %.2f ms p99 %.2f ms "
+        "(%llu errors)\n",
+        mode.c_str(), rate, out.paced.per_s, out.paced.p50_us / 1000,
+        out.paced.p99_us / 1000,
+        static_cast<unsigned long long>(out.paced.errors));
+  }
   if (sign) {
     const uint64_t sigs = cs.signatures.load() - sigs0;
     printf(
@@ -331,6 +394,12 @@ ModeResult RunMode(const std::string& mode,
     return echo.RoundTrip(absl::StrCat(t, "-", i), value);
   };
   datarun::bench::RunClosedLoops(threads, 1, raw);
+  if (rate > 0) {
+    out.raw_paced = RunPaced(threads, rate, seconds, raw);
+    printf("[%s] raw echo paced at %.0f/s: %.0f/s, p50 %.2f ms p99 %.2f ms\n",
+           mode.c_str(), rate, out.raw_paced.per_s, out.raw_paced.p50_us / 1000,
+           out.raw_paced.p99_us / 1000);
+  }
   cpu0 = ProcessCpuSeconds();
   out.raw = datarun::bench::RunClosedLoops(threads, seconds, raw);
   out.raw_cpu_us = (ProcessCpuSeconds() - cpu0) * 1e6 /
@@ -401,6 +470,13 @@ int main(int argc, char** argv) {
         "%s_raw_cpu_us=%.0f",
         r.mode, r.bus.per_s, r.mode, r.bus.p99_us / 1000, r.mode, r.raw.per_s,
         r.mode, r.bus_cpu_us, r.mode, r.raw_cpu_us);
+    if (r.paced.n > 0) {
+      absl::StrAppendFormat(
+          &line,
+          " %s_paced_per_s=%.0f %s_paced_p99_ms=%.2f %s_raw_paced_p99_ms=%.2f",
+          r.mode, r.paced.per_s, r.mode, r.paced.p99_us / 1000, r.mode,
+          r.raw_paced.p99_us / 1000);
+    }
   }
   absl::StrAppendFormat(&line, " threads=%d subjects=%d", threads,
                         absl::GetFlag(FLAGS_subjects));

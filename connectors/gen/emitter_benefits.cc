@@ -196,7 +196,8 @@ Emitter::Property Emitter::HouseholdProperty(int32_t household) const {
   prop.title_number = absl::StrFormat("浙(%04d)%s不动产权第%08d号",
                                       static_cast<int>(prop.registered.year()),
                                       c.city, household);
-  prop.area_centi_sqm = 6000 + 100 * static_cast<int64_t>(hrng.Uniform(14000));
+  // 60.00-199.99 m², in 0.01 m² (the payload's unit).
+  prop.area_centi_sqm = 6000 + static_cast<int64_t>(hrng.Uniform(14000));
   prop.mortgaged = hrng.Chance(350);
   if (prop.mortgaged) {
     prop.mortgage_number = absl::StrFormat(

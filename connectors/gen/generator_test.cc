@@ -423,6 +423,9 @@ TEST_F(GeneratorTest, PropertySharesSumToWholeAndCoOwnersAgree) {
   std::map<std::string, int> shares;
   std::map<std::string, std::set<std::string>> owners;
   for (auto& [s, t] : Of<dp::RealEstateTitle>("real_estate_title")) {
+    // Homes of 60-200 m² (the unit is 0.01 m²).
+    EXPECT_GE(t->floor_area_centi_sqm(), 6000) << t->title_number();
+    EXPECT_LT(t->floor_area_centi_sqm(), 20000) << t->title_number();
     shares[t->title_number()] += t->share_bp();
     owners[t->title_number()].insert(s->subject);
     for (const auto& co : t->co_owners())

@@ -42,11 +42,13 @@
 #include "broker_adapters/kafka/kafka_broker.h"
 #include "common/log.h"
 #include "exchange/catalog/catalog.h"
+#include "exchange/certificate/signer_set.h"
 #include "exchange/datarund_queries.h"
 #include "exchange/datarund_status.h"
 #include "exchange/ingest/class_directory.h"
 #include "exchange/ingest/ingestor.h"
 #include "exchange/seal/catalog_keys.h"
+#include "exchange/seal/key_store.h"
 #include "exchange/seal/keyring.h"
 #include "exchange/state/rocksdb/rocksdb_state_store.h"
 #include "exchange/subject/subject_id.h"
@@ -225,6 +227,7 @@ int Main(int argc, char** argv, absl::Time started) {
   const bool serve_queries = absl::GetFlag(FLAGS_serve_queries);
   auto keyring = std::make_unique<seal::SealKeyring>();
   std::unique_ptr<seal::Signer> checkpoint_signer;
+  certificate::SignerSet document_signers;
   if (serve_queries) {
     if (absl::Status s =
             seal::AddCatalogKeys((*index)->catalog(), keyring.get());
@@ -258,6 +261,21 @@ int Main(int argc, char** argv, absl::Time started) {
                    << checkpoint_signer->department() << "/"
                    << checkpoint_signer->key_id();
     }
+    // Certificates and dossiers: the seals of the departments whose private
+    // keys this exchange holds and the catalog lists as valid now. Loaded
+    // once; a key rotation takes a restart.
+    if (!keys.empty()) {
+      auto signers = certificate::LoadCurrentSigners(
+          (*index)->catalog(), seal::KeyStore(keys), absl::Now());
+      if (!signers.ok()) {
+        stop_signal_thread();
+        return Fail(kUsageError, absl::StrCat("--keys: certificate seals: ",
+                                              signers.status().ToString()));
+      }
+      document_signers = *std::move(signers);
+    }
+    DR_LOG(INFO) << "datarund: certificate and dossier seals of "
+                 << document_signers.size() << " departments";
   }
 
   state::RocksDbStateOptions state_options;
@@ -391,7 +409,7 @@ int Main(int argc, char** argv, absl::Time started) {
     qo.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
     auto q = daemon::DaemonQueries::Create(
         kafka_broker->get(), **index, std::move(keyring),
-        std::move(checkpoint_signer), store->get(),
+        std::move(checkpoint_signer), std::move(document_signers), store->get(),
         [&ingestor] { return ingestor.Assignment(); }, qo);
     if (!q.ok()) {
       stop_signal_thread();

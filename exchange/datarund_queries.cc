@@ -110,13 +110,15 @@ std::vector<broker::TopicSpec> DaemonQueryTopics(
 absl::StatusOr<std::unique_ptr<DaemonQueries>> DaemonQueries::Create(
     broker::Broker* broker, const catalog::CatalogIndex& catalog,
     std::unique_ptr<seal::SealKeyring> keyring,
-    std::unique_ptr<seal::Signer> checkpoint_signer, state::StateStore* store,
+    std::unique_ptr<seal::Signer> checkpoint_signer,
+    certificate::SignerSet document_signers, state::StateStore* store,
     std::function<std::vector<broker::TopicPartition>()> ingest_assignment,
     DaemonQueryOptions options) {
   std::unique_ptr<DaemonQueries> q(new DaemonQueries());
   q->options_ = options;
   q->keyring_ = std::move(keyring);
   q->signer_ = std::move(checkpoint_signer);
+  q->document_signers_ = std::move(document_signers);
   ASSIGN_OR_RETURN(q->policy_, policy::Policy::Create(catalog, *q->keyring_));
   broker::ProducerOptions po;
   po.client_id = absl::StrCat("datarund-checkpoints-", options.instance_id);
@@ -130,6 +132,7 @@ absl::StatusOr<std::unique_ptr<DaemonQueries>> DaemonQueries::Create(
   qo.instance_id = options.instance_id;
   qo.workers = options.workers;
   qo.checkpoint_every = options.checkpoint_every;
+  qo.seals.signers = &q->document_signers_;
   ASSIGN_OR_RETURN(q->service_,
                    query::QueryService::Create(broker, *q->policy_, store,
                                                std::move(ingest_assignment),

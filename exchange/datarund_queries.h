@@ -24,6 +24,7 @@
 #include "broker_adapters/broker.h"
 #include "exchange/audit/kafka/audit_bus.h"
 #include "exchange/catalog/catalog.h"
+#include "exchange/certificate/signer_set.h"
 #include "exchange/policy/policy.h"
 #include "exchange/query/query_service.h"
 #include "exchange/seal/keyring.h"
@@ -62,11 +63,15 @@ struct DaemonQueryOptions {
 class DaemonQueries {
  public:
   // `keyring` holds the catalog's keys; `checkpoint_signer` may be null
-  // (--unsealed_checkpoints). Broker, catalog and store are not owned.
+  // (--unsealed_checkpoints); `document_signers` seal certificates (by the
+  // template's issuer) and dossiers (big_data_bureau) — an empty set means
+  // every certificate and dossier request is refused with document.no_seal.
+  // Broker, catalog and store are not owned.
   static absl::StatusOr<std::unique_ptr<DaemonQueries>> Create(
       broker::Broker* broker, const catalog::CatalogIndex& catalog,
       std::unique_ptr<seal::SealKeyring> keyring,
-      std::unique_ptr<seal::Signer> checkpoint_signer, state::StateStore* store,
+      std::unique_ptr<seal::Signer> checkpoint_signer,
+      certificate::SignerSet document_signers, state::StateStore* store,
       std::function<std::vector<broker::TopicPartition>()> ingest_assignment,
       DaemonQueryOptions options);
   ~DaemonQueries();
@@ -85,6 +90,7 @@ class DaemonQueries {
 
   std::unique_ptr<seal::SealKeyring> keyring_;
   std::unique_ptr<seal::Signer> signer_;
+  certificate::SignerSet document_signers_;  // QueryService points into it
   std::unique_ptr<policy::Policy> policy_;
   std::unique_ptr<broker::Producer> checkpoint_producer_;
   std::unique_ptr<audit::KafkaCheckpointSink> checkpoint_sink_;

@@ -58,8 +58,8 @@ python3 - "$work/answers.jsonl" "$work/scenario" <<'PY' || fail "answers wrong"
 import json, sys
 answers = [json.loads(l) for l in open(sys.argv[1])]
 scenario = dict(l.strip().split("=", 1) for l in open(sys.argv[2]) if "=" in l)
-assert len(answers) == 5, f"{len(answers)} answers"
-pension, vehicle, denied, court, usage = answers
+assert len(answers) == 7, f"{len(answers)} answers"
+pension, vehicle, denied, court, certificate, dossier, usage = answers
 assert pension["decision"] == "DECISION_ALLOW", pension
 classes = {r["data_class"] for r in pension["records"]}
 assert "household_registration" in classes, classes
@@ -72,11 +72,27 @@ assert denied["decision"] == "DECISION_DENY", denied
 assert denied["denial_rule"] == "policy.no_agreement", denied
 assert court["decision"] == "DECISION_ALLOW", court
 assert court["verify_result"] == "VERIFY_RESULT_TRUE", court  # chosen as a representative
+assert certificate["decision"] == "DECISION_ALLOW", certificate
+cert = certificate["certificate"]
+assert cert["template_id"] == "real_estate_ownership", cert
+assert cert["issuer_department"] == "natural_resources", cert
+assert cert["subject"]["id"] == scenario["REPRESENTATIVE"], cert
+assert cert["seal"]["signature"], cert
+assert dossier["decision"] == "DECISION_ALLOW", dossier
+sections = {s["data_class"] for s in dossier["dossier"]["sections"]}
+assert {"household_registration", "real_estate_title", "entity_role_holding"} <= sections, sections
 assert usage["decision"] == "DECISION_ALLOW", usage
 seen = [(u["requester_department"], u["decision"]) for u in usage["usage"]]
 assert ("civil_affairs", "DECISION_ALLOW") in seen and ("taxation", "DECISION_DENY") in seen, seen
 print("answers ok")
 PY
+
+# The saved documents verify offline (the demo ran `datarun verify` on them).
+grep -q "valid: certificate .* (real_estate_ownership) of " "$log" ||
+  fail "the certificate did not verify"
+grep -q "valid: dossier .* (court_case_filing) of " "$log" ||
+  fail "the dossier did not verify"
+if grep -q "invalid" "$log"; then fail "a document did not verify"; fi
 
 # A real Prometheus scrapes the daemon; its query API must see the ingest.
 cat > "$tmp/prometheus.yml" <<PROMCFG

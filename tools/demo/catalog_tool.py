@@ -125,6 +125,22 @@ def summarize():
         shown = ", ".join(f"{k}={v}" for k, v in list(payload.items())[:4])
         print(f'{rec.get("data_class")} from {prov.get("source_department", "?")}'
               f' v{prov.get("source_version", "?")}: {shown}')
+    cert = r.get("certificate")
+    if cert:
+        seal = cert.get("seal", {})
+        print(f'certificate {cert.get("serial")} ({cert.get("template_id")}) issued by'
+              f' {cert.get("issuer_department")}, sealed {seal.get("algorithm", "?")}'
+              f' key {seal.get("key_id", "?")}')
+        for line in cert.get("rendered_text", "").splitlines()[:4]:
+            print(f"  {line}")
+    dossier = r.get("dossier")
+    if dossier:
+        sections = dossier.get("sections", [])
+        print(f'dossier {dossier.get("id")} for {dossier.get("requester_department")},'
+              f' {len(sections)} sections, sealed by {dossier.get("seal", {}).get("department", "?")}')
+        for sec in sections:
+            n = len(sec.get("records", []))
+            print(f'  {sec.get("data_class", sec.get("title", "?"))}: {n} record(s)')
     if "usage" in r:
         for u in r["usage"][:8]:
             print(f'{u.get("time", "?")} {u.get("requester_department", "?")}'

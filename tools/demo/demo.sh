@@ -168,6 +168,19 @@ ask "A court files a case: is the defendant the legal representative of an enter
   --as=courts --matter=court_case_filing --subject="$REPRESENTATIVE" \
   --kind=verify --predicate=is_legal_representative_of --param=enterprise_id="$ENTERPRISE" \
   --officer=court-clerk-12
+ask "The court asks for a sealed real-estate ownership certificate (不动产权属证明) of the defendant, issued by natural resources" \
+  --as=courts --matter=court_case_filing --subject="$REPRESENTATIVE" \
+  --kind=certificate --template=real_estate_ownership --officer=court-clerk-12 \
+  --out="$work_dir/certificate.bin"
+echo "     datarun verify --certificate=\$W/certificate.bin (offline: seal, key validity, expiry, revocation)"
+"$datarun" verify --certificate="$work_dir/certificate.bin" \
+  --catalog="$work_dir/catalog.textproto" 2>&1 | sed 's/^/     /'
+ask "Court filing in minutes: one sealed dossier of the defendant (household, vehicles, real estate, enterprise roles, each with provenance)" \
+  --as=courts --matter=court_case_filing --subject="$REPRESENTATIVE" \
+  --kind=dossier --officer=court-clerk-12 --out="$work_dir/dossier.bin"
+echo "     datarun verify --dossier=\$W/dossier.bin"
+"$datarun" verify --dossier="$work_dir/dossier.bin" \
+  --catalog="$work_dir/catalog.textproto" 2>&1 | sed 's/^/     /'
 ask "The citizen asks who used their data (every access, allowed or denied)" \
   --kind=usage --subject="$CONSENT_SUBJECT"
 

@@ -70,6 +70,7 @@ absl::Status QueryServer::Run(const std::atomic<bool>* stop) {
     }
     if (batch.empty()) continue;
     counters_.received += batch.size();
+    const absl::Time polled = absl::Now();
     absl::MutexLock l(&mu_);
     auto has_room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return pending_.size() < options_.max_pending;
@@ -79,7 +80,7 @@ absl::Status QueryServer::Run(const std::atomic<bool>* stop) {
         mu_.AwaitWithTimeout(absl::Condition(&has_room),
                              absl::Milliseconds(100));
       }
-      pending_.push_back(std::move(m));
+      pending_.push_back({std::move(m), polled});
     }
   }
   {
@@ -96,7 +97,7 @@ absl::Status QueryServer::Run(const std::atomic<bool>* stop) {
 
 void QueryServer::WorkerLoop() {
   while (true) {
-    broker::Message m;
+    Pending m;
     {
       absl::MutexLock l(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -107,11 +108,11 @@ void QueryServer::WorkerLoop() {
       m = std::move(pending_.front());
       pending_.pop_front();
     }
-    Handle(m);
+    Handle(m.message, m.polled);
   }
 }
 
-void QueryServer::Handle(const broker::Message& m) {
+void QueryServer::Handle(const broker::Message& m, absl::Time polled) {
   const absl::Time taken = absl::Now();
   if (options_.serves) {
     const absl::Time give_up = absl::Now() + options_.catch_up_wait;
@@ -161,12 +162,17 @@ void QueryServer::Handle(const broker::Message& m) {
     // The audit event was not acknowledged (or state failed): nothing may
     // leave. The client times out.
     ++counters_.failed;
+    if (options_.metrics != nullptr) options_.metrics->Failed(request.kind());
     DR_LOG(ERROR) << "request " << request.request_id() << " of "
                   << request.requester_department()
                   << " not answered: " << response.status();
     return;
   }
   Respond(request.requester_department(), *response);
+  if (options_.metrics != nullptr) {
+    options_.metrics->Observe(request.kind(), request.matter(), *response,
+                              absl::Now() - polled);
+  }
   counters_.queued_us +=
       std::max<int64_t>(0, absl::ToInt64Microseconds(taken - m.timestamp));
   counters_.handle_us += absl::ToInt64Microseconds(end - start);

@@ -45,6 +45,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "broker_adapters/broker.h"
+#include "exchange/query/query_metrics.h"
 #include "exchange/query/topics.h"
 #include "exchange/resolver/resolver.h"
 
@@ -65,6 +66,9 @@ struct QueryServerOptions {
   absl::Duration poll_timeout = absl::Milliseconds(50);
   std::map<std::string, std::string> consumer_properties;
   std::map<std::string, std::string> producer_properties;
+  // Prometheus view of the handled requests (not owned; must outlive the
+  // server). Null: none.
+  QueryMetrics* metrics = nullptr;
 };
 
 struct QueryServerCounters {
@@ -108,7 +112,14 @@ class QueryServer : private broker::RebalanceHandler {
   void OnRevoked(const std::vector<broker::TopicPartition>&) override {}
 
   void WorkerLoop();
-  void Handle(const broker::Message& message);
+  // A request and when the poller consumed it (the latency histogram's
+  // start).
+  struct Pending {
+    broker::Message message;
+    absl::Time polled;
+  };
+
+  void Handle(const broker::Message& message, absl::Time polled);
   void Respond(const std::string& department,
                const datarun::v1::QueryResponse& response);
 
@@ -118,7 +129,7 @@ class QueryServer : private broker::RebalanceHandler {
   std::unique_ptr<broker::Producer> producer_;
 
   absl::Mutex mu_;
-  std::deque<broker::Message> pending_ ABSL_GUARDED_BY(mu_);
+  std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
 

@@ -23,6 +23,7 @@
 #include "exchange/resolver/resolver.h"
 #include "exchange/state/fake/fake_state_store.h"
 #include "gtest/gtest.h"
+#include "prometheus/text_serializer.h"
 
 namespace datarun::query {
 namespace {
@@ -53,8 +54,10 @@ class QueryServerTest : public ::testing::Test {
     if (thread_.joinable()) thread_.join();
   }
 
-  void StartServer(std::function<Serving(int32_t)> serves) {
+  void StartServer(std::function<Serving(int32_t)> serves,
+                   QueryMetrics* metrics = nullptr) {
     QueryServerOptions o;
+    o.metrics = metrics;
     o.serves = std::move(serves);
     o.workers = 4;
     o.catch_up_wait = absl::Seconds(5);
@@ -114,6 +117,56 @@ TEST_F(QueryServerTest, AnswersOnTheRequestersTopicKeyedByRequestId) {
     }
   }
   EXPECT_EQ(responses, 1u);
+}
+
+TEST_F(QueryServerTest, AnsweredRequestsMoveTheQueryMetrics) {
+  prometheus::Registry registry;
+  std::vector<std::string> matters;
+  for (const auto& m : fixture_->policy().catalog().catalog().matters())
+    matters.push_back(m.id());
+  QueryMetrics metrics(registry, matters, kPartitions);
+  StartServer(nullptr, &metrics);
+  auto client = Client();
+  ASSERT_NE(client, nullptr);
+  auto allowed = client->Query(Request(CitizenId(1)), absl::Seconds(10));
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  ASSERT_EQ(allowed->decision(), datarun::v1::DECISION_ALLOW);
+  // A matter not in the catalog: denied, and timed under "unknown".
+  auto q = fixture_->Request(kHrss, "no_such_matter",
+                             datarun::v1::QUERY_KIND_PROFILE, {CitizenId(1)},
+                             absl::Now());
+  q.clear_request_id();
+  auto denied = client->Query(q, absl::Seconds(10));
+  ASSERT_TRUE(denied.ok()) << denied.status();
+  ASSERT_EQ(denied->denial_rule(), "policy.unknown_matter");
+  stop_ = true;  // the metrics are taken after Respond: wait for the workers
+  thread_.join();
+
+  const std::string t =
+      prometheus::TextSerializer().Serialize(registry.Collect());
+  auto has = [&t](const std::string& line) {
+    return t.find("\n" + line + "\n") != std::string::npos;
+  };
+  EXPECT_TRUE(
+      has("datarun_query_requests_total{decision=\"allow\","
+          "kind=\"profile\"} 1"))
+      << t;
+  EXPECT_TRUE(
+      has("datarun_query_requests_total{decision=\"deny\","
+          "kind=\"profile\"} 1"));
+  EXPECT_TRUE(
+      has("datarun_policy_denials_total{rule=\"policy.unknown_matter\"} 1"));
+  EXPECT_TRUE(
+      has(absl::StrCat("datarun_query_duration_seconds_count{kind=\""
+                       "profile\",matter=\"",
+                       kMatter, "\"} 1")));
+  EXPECT_TRUE(
+      has("datarun_query_duration_seconds_count{kind=\"profile\","
+          "matter=\"unknown\"} 1"));
+  // Both links on the subject's partition: sequences 0 and 1.
+  const int32_t p = SubjectPartition(CitizenId(1), kPartitions);
+  EXPECT_TRUE(has(
+      absl::StrCat("datarun_audit_chain_sequence{partition=\"", p, "\"} 1")));
 }
 
 TEST_F(QueryServerTest, SkipsOtherInstancesPartitionsAndDropsMalformed) {

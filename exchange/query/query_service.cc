@@ -32,6 +32,13 @@ absl::StatusOr<std::unique_ptr<QueryService>> QueryService::Create(
         "instance_id is required (it names the request consumer's group)");
   }
   std::unique_ptr<QueryService> s(new QueryService());
+  if (options.registry != nullptr) {
+    std::vector<std::string> matters;
+    for (const auto& m : policy.catalog().catalog().matters())
+      matters.push_back(m.id());
+    s->metrics_ = std::make_unique<QueryMetrics>(*options.registry, matters,
+                                                 options.partitions);
+  }
   ASSIGN_OR_RETURN(s->gate_, IngestGate::Create(
                                  broker, std::move(ingest_assignment), store));
   broker::ProducerOptions po;
@@ -57,6 +64,7 @@ absl::StatusOr<std::unique_ptr<QueryService>> QueryService::Create(
   qo.group_id = absl::StrCat("datarun-query-", options.instance_id);
   qo.client_id = absl::StrCat("datarund-query-", options.instance_id);
   qo.workers = options.workers;
+  qo.metrics = s->metrics_.get();
   IngestGate* gate = s->gate_.get();
   qo.serves = [gate](int32_t p) { return gate->Serves(p); };
   qo.consumer_properties = std::move(options.consumer_properties);

@@ -26,6 +26,7 @@
 #include "exchange/policy/policy.h"
 #include "exchange/query/ingest_gate.h"
 #include "exchange/query/kafka_audit_sink.h"
+#include "exchange/query/query_metrics.h"
 #include "exchange/query/query_server.h"
 #include "exchange/resolver/resolver.h"
 #include "exchange/seal/seal.h"
@@ -50,6 +51,9 @@ struct QueryServiceOptions {
   // audit producers.
   std::map<std::string, std::string> consumer_properties;
   std::map<std::string, std::string> producer_properties;
+  // Where the query metrics (query_metrics.h) are registered; not owned,
+  // must outlive the service. Null: no metrics.
+  prometheus::Registry* registry = nullptr;
 };
 
 // dr.query.req and dr.audit with `partitions`, dr.query.resp.<dept> for
@@ -72,10 +76,13 @@ class QueryService {
   bool ready() const { return server_->ready(); }
   const QueryServerCounters& counters() const { return server_->counters(); }
   audit::AuditLog& audit_log() { return *audit_log_; }
+  // Null without QueryServiceOptions::registry.
+  QueryMetrics* metrics() { return metrics_.get(); }
 
  private:
   QueryService() = default;
 
+  std::unique_ptr<QueryMetrics> metrics_;
   std::unique_ptr<IngestGate> gate_;
   std::unique_ptr<broker::Producer> audit_producer_;
   std::unique_ptr<KafkaAuditSink> sink_;

@@ -407,6 +407,7 @@ int Main(int argc, char** argv, absl::Time started) {
     qo.instance_id = absl::StrCat(host, "-", getpid());
     qo.workers = absl::GetFlag(FLAGS_query_workers);
     qo.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
+    qo.registry = registry.get();
     auto q = daemon::DaemonQueries::Create(
         kafka_broker->get(), **index, std::move(keyring),
         std::move(checkpoint_signer), std::move(document_signers), store->get(),

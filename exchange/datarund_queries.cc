@@ -133,12 +133,18 @@ absl::StatusOr<std::unique_ptr<DaemonQueries>> DaemonQueries::Create(
   qo.workers = options.workers;
   qo.checkpoint_every = options.checkpoint_every;
   qo.seals.signers = &q->document_signers_;
+  qo.registry = options.registry;
   ASSIGN_OR_RETURN(q->service_,
                    query::QueryService::Create(broker, *q->policy_, store,
                                                std::move(ingest_assignment),
                                                q->signer_.get(), qo));
-  q->service_->audit_log().ConnectBus(q->heads_.get(),
-                                      q->checkpoint_sink_.get());
+  audit::CheckpointSink* checkpoints = q->checkpoint_sink_.get();
+  if (q->service_->metrics() != nullptr) {
+    q->counted_sink_ = std::make_unique<query::CountingCheckpointSink>(
+        checkpoints, q->service_->metrics());
+    checkpoints = q->counted_sink_.get();
+  }
+  q->service_->audit_log().ConnectBus(q->heads_.get(), checkpoints);
   return q;
 }
 

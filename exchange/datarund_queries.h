@@ -26,6 +26,7 @@
 #include "exchange/catalog/catalog.h"
 #include "exchange/certificate/signer_set.h"
 #include "exchange/policy/policy.h"
+#include "exchange/query/query_metrics.h"
 #include "exchange/query/query_service.h"
 #include "exchange/seal/keyring.h"
 #include "exchange/seal/seal.h"
@@ -58,6 +59,9 @@ struct DaemonQueryOptions {
   uint64_t checkpoint_every = 1000;
   // How long Stop waits for the shutdown checkpoints.
   absl::Duration checkpoint_timeout = absl::Seconds(10);
+  // datarund's /metrics registry for the query metrics
+  // (exchange/query/query_metrics.h); not owned. Null: none.
+  prometheus::Registry* registry = nullptr;
 };
 
 class DaemonQueries {
@@ -94,6 +98,8 @@ class DaemonQueries {
   std::unique_ptr<policy::Policy> policy_;
   std::unique_ptr<broker::Producer> checkpoint_producer_;
   std::unique_ptr<audit::KafkaCheckpointSink> checkpoint_sink_;
+  // Counts checkpoint_sink_'s acks, when there are metrics.
+  std::unique_ptr<query::CountingCheckpointSink> counted_sink_;
   std::unique_ptr<audit::KafkaChainHeads> heads_;
   std::unique_ptr<query::QueryService> service_;
   DaemonQueryOptions options_;

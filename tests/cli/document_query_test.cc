@@ -28,6 +28,7 @@
 #include "proto/datarun/v1/departments/market_regulation.pb.h"
 #include "proto/datarun/v1/departments/natural_resources.pb.h"
 #include "proto/datarun/v1/departments/public_security.pb.h"
+#include "tests/testing/run_command.h"
 
 namespace datarun {
 namespace {
@@ -37,33 +38,14 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 namespace dep = datarun::v1::departments;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using CliRun = test_support::CommandResult;
 
 // Runs `tools/datarun <command> args...`; stdout and stderr captured.
 CliRun Datarun(const std::string& command,
                const std::vector<std::string>& args) {
-  const std::string err_path =
-      absl::StrCat(getenv("TEST_TMPDIR"), "/datarun.err");
-  std::string cmd = absl::StrCat("tools/datarun ", command);
-  for (const auto& a : args) absl::StrAppend(&cmd, " '", a, "'");
-  absl::StrAppend(&cmd, " 2>", err_path);
-  CliRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (FILE* e = fopen(err_path.c_str(), "r")) {
-    while ((n = fread(buf, 1, sizeof(buf), e)) > 0) r.err.append(buf, n);
-    fclose(e);
-  }
-  return r;
+  std::vector<std::string> all = {command};
+  all.insert(all.end(), args.begin(), args.end());
+  return test_support::RunCommand("tools/datarun", all);
 }
 
 // The keys directory the fixture generated its keys into.

@@ -29,6 +29,7 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "tests/integration/harness.h"
+#include "tests/testing/run_command.h"
 
 namespace datarun::integration {
 namespace {
@@ -41,31 +42,11 @@ constexpr char kMatter[] = "urban_rural_pension_registration";
 constexpr char kAltered[] = "copy.audit.altered";
 constexpr char kRemoved[] = "copy.audit.removed";
 
-struct CmdResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using CmdResult = test_support::CommandResult;
 
 CmdResult Shell(const std::string& binary,
                 const std::vector<std::string>& args) {
-  const std::string err_path = TestPath("cmd.err");
-  std::string cmd = RunfilePath(binary);
-  for (const auto& a : args) absl::StrAppend(&cmd, " '", a, "'");
-  absl::StrAppend(&cmd, " 2>", err_path);
-  CmdResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (FILE* e = fopen(err_path.c_str(), "r")) {
-    while ((n = fread(buf, 1, sizeof(buf), e)) > 0) r.err.append(buf, n);
-    fclose(e);
-  }
-  return r;
+  return test_support::RunCommand(RunfilePath(binary), args);
 }
 
 // The last lines of a log file, for failure messages.

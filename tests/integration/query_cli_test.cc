@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "proto/datarun/v1/departments/civil_affairs.pb.h"
 #include "proto/datarun/v1/departments/public_security.pb.h"
+#include "tests/testing/run_command.h"
 
 namespace datarun::query {
 namespace {
@@ -34,32 +35,13 @@ namespace dep = datarun::v1::departments;
 constexpr char kMatter[] = "urban_rural_pension_registration";
 constexpr char kHrss[] = "human_resources_social_security";
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using CliRun = test_support::CommandResult;
 
 // Runs `tools/datarun query` with `args`; stdout and stderr captured.
 CliRun Datarun(const std::vector<std::string>& args) {
-  const std::string err_path =
-      absl::StrCat(getenv("TEST_TMPDIR"), "/datarun.err");
-  std::string cmd = "tools/datarun query";
-  for (const auto& a : args) absl::StrAppend(&cmd, " '", a, "'");
-  absl::StrAppend(&cmd, " 2>", err_path);
-  CliRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (FILE* e = fopen(err_path.c_str(), "r")) {
-    while ((n = fread(buf, 1, sizeof(buf), e)) > 0) r.err.append(buf, n);
-    fclose(e);
-  }
-  return r;
+  std::vector<std::string> all = {"query"};
+  all.insert(all.end(), args.begin(), args.end());
+  return test_support::RunCommand("tools/datarun", all);
 }
 
 // The keys directory the fixture generated its keys into.

@@ -44,15 +44,15 @@ constexpr absl::string_view kDecisionLabels[] = {"allow", "deny", "error"};
 QueryMetrics::QueryMetrics(prometheus::Registry& registry,
                            const std::vector<std::string>& matters,
                            int32_t partitions) {
-  auto& duration =
-      prometheus::BuildHistogram()
-          .Name("datarun_query_duration_seconds")
-          .Help(
-              "Time from the request consumed off dr.query.req to its "
-              "response handed to the producer (queue wait, policy, state, "
-              "audit ack), by query kind and matter (unknown: not in the "
-              "catalog)")
-          .Register(registry);
+  duration_family_ =
+      &prometheus::BuildHistogram()
+           .Name("datarun_query_duration_seconds")
+           .Help(
+               "Time from the request consumed off dr.query.req to its "
+               "response handed to the producer (queue wait, policy, state, "
+               "audit ack), by query kind and matter (unknown: not in the "
+               "catalog)")
+           .Register(registry);
   auto& requests = prometheus::BuildCounter()
                        .Name("datarun_query_requests_total")
                        .Help(
@@ -80,20 +80,14 @@ QueryMetrics::QueryMetrics(prometheus::Registry& registry,
                       .Register(registry)
                       .Add({});
 
-  const prometheus::Histogram::BucketBoundaries buckets = {
-      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-      0.1,    0.25,  0.5,    1,     2.5,  5};
-  std::vector<std::string> columns = {"unknown"};
+  columns_ = {"unknown"};
   for (const std::string& m : matters) {
-    if (matter_index_.emplace(m, columns.size()).second) columns.push_back(m);
+    if (matter_index_.emplace(m, columns_.size()).second) columns_.push_back(m);
   }
+  const size_t slots = kKindLabels.size() * columns_.size();
+  duration_ = std::make_unique<std::atomic<prometheus::Histogram*>[]>(slots);
+  for (size_t i = 0; i < slots; ++i) duration_[i].store(nullptr);
   for (absl::string_view kind : kKindLabels) {
-    std::vector<prometheus::Histogram*> row;
-    for (const std::string& m : columns) {
-      row.push_back(
-          &duration.Add({{"kind", std::string(kind)}, {"matter", m}}, buckets));
-    }
-    duration_.push_back(std::move(row));
     std::array<prometheus::Counter*, 3> r;
     for (size_t d = 0; d < r.size(); ++d) {
       r[d] = &requests.Add({{"kind", std::string(kind)},
@@ -114,6 +108,16 @@ QueryMetrics::QueryMetrics(prometheus::Registry& registry,
   }
 }
 
+prometheus::Histogram& QueryMetrics::NewHistogram(size_t kind, size_t column) {
+  static const auto* const kBuckets =
+      new prometheus::Histogram::BucketBoundaries{
+          0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+          0.1,    0.25,  0.5,    1,     2.5,  5};
+  return duration_family_->Add(
+      {{"kind", std::string(kKindLabels[kind])}, {"matter", columns_[column]}},
+      *kBuckets);
+}
+
 size_t QueryMetrics::KindIndex(datarun::v1::QueryKind kind) {
   const size_t k = static_cast<size_t>(kind);
   return k < kKindLabels.size() ? k : 0;
@@ -125,8 +129,15 @@ void QueryMetrics::Observe(datarun::v1::QueryKind kind,
                            absl::Duration took) {
   const size_t k = KindIndex(kind);
   auto m = matter_index_.find(matter);
-  duration_[k][m == matter_index_.end() ? 0 : m->second]->Observe(
-      absl::ToDoubleSeconds(took));
+  const size_t column = m == matter_index_.end() ? 0 : m->second;
+  std::atomic<prometheus::Histogram*>& slot =
+      duration_[k * columns_.size() + column];
+  prometheus::Histogram* h = slot.load(std::memory_order_acquire);
+  if (h == nullptr) {
+    h = &NewHistogram(k, column);
+    slot.store(h, std::memory_order_release);
+  }
+  h->Observe(absl::ToDoubleSeconds(took));
   const bool allowed = response.decision() == datarun::v1::DECISION_ALLOW;
   requests_[k][allowed ? 0 : 1]->Increment();
   if (!allowed) {

@@ -94,6 +94,9 @@ TEST(QueryMetricsTest, CountsByKindMatterDecisionAndRule) {
                   "matter=\"unknown\"}"),
             1);
   EXPECT_EQ(t.find("no_such_matter"), std::string::npos);
+  // Histograms exist only for the (kind, matter) pairs seen.
+  EXPECT_EQ(t.find("kind=\"profile\",matter=\"marriage\""), std::string::npos);
+  EXPECT_NE(t.find("kind=\"verify\",matter=\"marriage\""), std::string::npos);
   EXPECT_EQ(t.find("policy.made_up"), std::string::npos);
   EXPECT_EQ(Value(t, "datarun_audit_chain_sequence{partition=\"2\"}"), 7);
   EXPECT_EQ(Value(t, "datarun_audit_chain_sequence{partition=\"1\"}"), 1);

@@ -105,7 +105,22 @@ tests.append({'interval': '1m', 'input_series': [
     {'series': f'datarun_connector_rows_total{{job="datarun-connect",instance="{C}",topic="{T}",outcome="published"}}', 'values': '0+10x40'}],
   'alert_rule_test': [
     {'eval_time': '35m', 'alertname': 'DatarunConnectorMostlyDlq', 'exp_alerts': [exp('DatarunConnectorMostlyDlq', {'instance': C, 'topic': T})]}]})
-head = ('# promtool unit tests of alerts.yml: each alert fires on the series that\n'
+# 10. queries: p99 of 2 s on a fires after 10m, b at 10 ms does not;
+# resolver errors on a fire after 5m, b's flat error counter does not.
+def query_buckets(instance, le_rates):
+    return [{'series': f'datarun_query_duration_seconds_bucket{{job="datarund",instance="{instance}",kind="profile",matter="m",le="{le}"}}',
+             'values': f'0+{r}x40'} for le, r in le_rates]
+tests.append({'interval': '1m', 'input_series':
+    query_buckets(A, [('0.5', 0), ('1', 0), ('2.5', 100), ('+Inf', 100)]) +
+    query_buckets('b:9464', [('0.01', 100), ('0.5', 100), ('1', 100), ('2.5', 100), ('+Inf', 100)]) + [
+    {'series': f'datarun_query_requests_total{{job="datarund",instance="{A}",kind="profile",decision="error"}}', 'values': '0x10 0+5x30'},
+    {'series': 'datarun_query_requests_total{job="datarund",instance="b:9464",kind="profile",decision="error"}', 'values': '3x40'}],
+  'alert_rule_test': [
+    {'eval_time': '8m', 'alertname': 'DatarunQueryLatencyHigh', 'exp_alerts': []},
+    {'eval_time': '20m', 'alertname': 'DatarunQueryLatencyHigh', 'exp_alerts': [exp('DatarunQueryLatencyHigh', {'instance': A})]},
+    {'eval_time': '13m', 'alertname': 'DatarunQueryErrors', 'exp_alerts': []},
+    {'eval_time': '20m', 'alertname': 'DatarunQueryErrors', 'exp_alerts': [exp('DatarunQueryErrors', {'instance': A})]}]})
+head = (# promtool unit tests of alerts.yml: each alert fires on the series that\n'
         '# should trigger it (after its for:) and stays silent on the ones that\n'
         '# should not. Run: promtool test rules alerts_test.yml\n')
 open('alerts_test.yml', 'w').write(head + yaml.safe_dump({'rule_files': ['alerts.yml'], 'evaluation_interval': '1m', 'tests': tests}, sort_keys=False, allow_unicode=True, width=100))

@@ -41,7 +41,8 @@ def fail(msg):
     problems.append(msg)
 
 
-METRIC_SOURCES = ["exchange/datarund_status.cc", "connectors/pipeline.cc"]
+METRIC_SOURCES = ["exchange/datarund_status.cc", "connectors/pipeline.cc",
+                  "exchange/query/query_metrics.cc"]
 
 
 def registered():
@@ -88,13 +89,18 @@ def check_metrics():
     if len(names) < 7:
         fail(f"only {len(names)} metric names found in {METRIC_SOURCES}: "
              "did the registration move? update METRIC_SOURCES")
-    # Labels that Prometheus adds or the scrape config sets.
-    labels |= {"instance", "job", "department"}
+    # Labels that Prometheus adds or the scrape config sets, and a
+    # histogram's bucket bound.
+    labels |= {"instance", "job", "department", "le"}
     used = set()
     for where, exprs in (("dashboard", dashboard_exprs()),
                          ("alerts.yml", alert_exprs())):
         for title, expr in exprs:
             for m in re.findall(r"\bdatarun_[a-z0-9_]+", expr):
+                # A histogram's series: <name>_bucket, _sum and _count.
+                base = re.sub(r"_(bucket|sum|count)$", "", m)
+                if m not in names and base in names:
+                    m = base
                 used.add(m)
                 if m not in names:
                     fail(f"{where} '{title}' uses {m}, which the code does "

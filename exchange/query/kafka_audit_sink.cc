@@ -6,6 +6,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "exchange/audit/kafka/audit_bus.h"
 
 namespace datarun::query {
 
@@ -14,26 +15,10 @@ KafkaAuditSink::KafkaAuditSink(broker::Producer* producer, std::string topic)
 
 void KafkaAuditSink::Write(const datarun::v1::ChainLink& link,
                            audit::AckCallback done) {
-  const std::string value = link.SerializeAsString();
-  const std::string key = absl::StrCat(link.partition());
-  broker::OutgoingMessage m;
-  m.topic = topic_;
-  m.key = key;
-  m.value = value;
-  m.partition = link.partition();
-  // The callback is shared between the two paths below: Send either accepts
-  // the record (then only the delivery report calls it) or refuses it.
-  auto shared = std::make_shared<audit::AckCallback>(std::move(done));
-  absl::Status st = producer_->Send(
-      m, [shared](const absl::StatusOr<broker::DeliveryReport>& r) {
-        (*shared)(r.ok() ? absl::OkStatus() : r.status());
-      });
-  if (!st.ok()) {
-    (*shared)(absl::Status(
-        st.code(),
-        absl::StrCat("audit link ", link.partition(), "-", link.sequence(),
-                     " not sent to ", topic_, ": ", st.message())));
-  }
+  audit::SendAcknowledged(
+      *producer_, topic_, link.partition(), link.SerializeAsString(),
+      absl::StrCat("audit link ", link.partition(), "-", link.sequence()),
+      std::move(done));
 }
 
 namespace {

@@ -13,28 +13,34 @@ KafkaCheckpointSink::KafkaCheckpointSink(broker::Producer* producer,
                                          std::string topic)
     : producer_(producer), topic_(std::move(topic)) {}
 
-void KafkaCheckpointSink::WriteCheckpoint(
-    const datarun::v1::SealedCheckpoint& cp, AckCallback done) {
-  const std::string value = cp.SerializeAsString();
-  const std::string key = absl::StrCat(cp.partition());
+void SendAcknowledged(broker::Producer& producer, const std::string& topic,
+                      int32_t partition, const std::string& value,
+                      absl::string_view what, AckCallback done) {
+  const std::string key = absl::StrCat(partition);
   broker::OutgoingMessage m;
-  m.topic = topic_;
+  m.topic = topic;
   m.key = key;
   m.value = value;
-  m.partition = cp.partition();
+  m.partition = partition;
   // Send either accepts the record (then only the delivery report calls
   // `done`) or refuses it (then only the code below does).
   auto shared = std::make_shared<AckCallback>(std::move(done));
-  absl::Status st = producer_->Send(
+  absl::Status st = producer.Send(
       m, [shared](const absl::StatusOr<broker::DeliveryReport>& r) {
         (*shared)(r.ok() ? absl::OkStatus() : r.status());
       });
   if (!st.ok()) {
-    (*shared)(absl::Status(
-        st.code(),
-        absl::StrCat("checkpoint ", cp.partition(), "@", cp.sequence(),
-                     " not sent to ", topic_, ": ", st.message())));
+    (*shared)(absl::Status(st.code(), absl::StrCat(what, " not sent to ", topic,
+                                                   ": ", st.message())));
   }
+}
+
+void KafkaCheckpointSink::WriteCheckpoint(
+    const datarun::v1::SealedCheckpoint& cp, AckCallback done) {
+  SendAcknowledged(
+      *producer_, topic_, cp.partition(), cp.SerializeAsString(),
+      absl::StrCat("checkpoint ", cp.partition(), "@", cp.sequence()),
+      std::move(done));
 }
 
 namespace {

@@ -34,6 +34,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "broker_adapters/broker.h"
@@ -43,6 +44,14 @@
 namespace datarun::audit {
 
 inline constexpr char kCheckpointTopic[] = "dr.audit.checkpoint";
+
+// Produces `value` (keyed by the partition number) to `partition` of
+// `topic` and calls `done` exactly once: with the delivery report's status,
+// or, when the producer refuses the record, with that error prefixed by
+// `what` (e.g. "audit link 3-17"). Both audit sinks write this way.
+void SendAcknowledged(broker::Producer& producer, const std::string& topic,
+                      int32_t partition, const std::string& value,
+                      absl::string_view what, AckCallback done);
 
 class KafkaCheckpointSink : public CheckpointSink {
  public:

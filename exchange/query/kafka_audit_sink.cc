@@ -10,11 +10,21 @@
 
 namespace datarun::query {
 
-KafkaAuditSink::KafkaAuditSink(broker::Producer* producer, std::string topic)
-    : producer_(producer), topic_(std::move(topic)) {}
+KafkaAuditSink::KafkaAuditSink(broker::Producer* producer, std::string topic,
+                               QueryTrace* trace)
+    : producer_(producer), topic_(std::move(topic)), trace_(trace) {}
 
 void KafkaAuditSink::Write(const datarun::v1::ChainLink& link,
                            audit::AckCallback done) {
+  if (trace_ != nullptr && !QueryTrace::CurrentRequest().empty()) {
+    std::string id(QueryTrace::CurrentRequest());
+    trace_->Mark(id, TraceStage::kAuditWrite);
+    done = [trace = trace_, id = std::move(id),
+            done = std::move(done)](absl::Status st) {
+      trace->Mark(id, TraceStage::kAuditAcked);
+      done(std::move(st));
+    };
+  }
   audit::SendAcknowledged(
       *producer_, topic_, link.partition(), link.SerializeAsString(),
       absl::StrCat("audit link ", link.partition(), "-", link.sequence()),

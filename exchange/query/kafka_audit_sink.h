@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "broker_adapters/broker.h"
 #include "exchange/audit/audit_sink.h"
+#include "exchange/query/query_trace.h"
 #include "exchange/query/topics.h"
 #include "proto/datarun/v1/audit.pb.h"
 
@@ -30,8 +31,11 @@ namespace datarun::query {
 class KafkaAuditSink : public audit::AuditSink {
  public:
   // `producer` is not owned and must outlive the sink.
+  // `trace` (debug, may be null, not owned) gets kAuditWrite and
+  // kAuditAcked of the calling thread's current request.
   explicit KafkaAuditSink(broker::Producer* producer,
-                          std::string topic = kAuditTopic);
+                          std::string topic = kAuditTopic,
+                          QueryTrace* trace = nullptr);
 
   void Write(const datarun::v1::ChainLink& link,
              audit::AckCallback done) override;
@@ -39,6 +43,7 @@ class KafkaAuditSink : public audit::AuditSink {
  private:
   broker::Producer* const producer_;
   const std::string topic_;
+  QueryTrace* const trace_;
 };
 
 // Every link of every partition of `topics` (one consumer, one group join:

@@ -154,9 +154,20 @@ void QueryServer::Handle(const broker::Message& m, absl::Time polled) {
                     << "; dropped";
     return;
   }
+  QueryTrace* const trace = options_.trace;
+  if (trace != nullptr) {
+    trace->Mark(request.request_id(), TraceStage::kServerPolled, polled);
+    trace->Mark(request.request_id(), TraceStage::kWorkerTaken, taken);
+  }
   const absl::Time start = absl::Now();
-  absl::StatusOr<datarun::v1::QueryResponse> response =
-      resolver_->Handle(request);
+  absl::StatusOr<datarun::v1::QueryResponse> response;
+  if (trace != nullptr) {
+    QueryTrace::ScopedRequest current(request.request_id());
+    response = resolver_->Handle(request);
+    trace->Mark(request.request_id(), TraceStage::kResolved);
+  } else {
+    response = resolver_->Handle(request);
+  }
   const absl::Time end = absl::Now();
   if (!response.ok()) {
     // The audit event was not acknowledged (or state failed): nothing may
@@ -186,10 +197,14 @@ void QueryServer::Respond(const std::string& department,
   out.topic = topic;
   out.key = response.request_id();
   out.value = value;
+  QueryTrace* const trace = options_.trace;
+  if (trace != nullptr)
+    trace->Mark(response.request_id(), TraceStage::kResponseProduce);
   absl::Status st = producer_->Send(
-      out, [this, id = response.request_id(),
-            topic](const absl::StatusOr<broker::DeliveryReport>& r) {
+      out, [this, id = response.request_id(), topic,
+            trace](const absl::StatusOr<broker::DeliveryReport>& r) {
         if (r.ok()) {
+          if (trace != nullptr) trace->Mark(id, TraceStage::kResponseDelivered);
           ++counters_.delivered;
         } else {
           ++counters_.send_failed;

@@ -46,6 +46,7 @@
 #include "absl/time/time.h"
 #include "broker_adapters/broker.h"
 #include "exchange/query/query_metrics.h"
+#include "exchange/query/query_trace.h"
 #include "exchange/query/topics.h"
 #include "exchange/resolver/resolver.h"
 
@@ -69,6 +70,9 @@ struct QueryServerOptions {
   // Prometheus view of the handled requests (not owned; must outlive the
   // server). Null: none.
   QueryMetrics* metrics = nullptr;
+  // Debug: per-stage timestamps of each request (query_trace.h). Not owned;
+  // null in datarund.
+  QueryTrace* trace = nullptr;
 };
 
 struct QueryServerCounters {

@@ -46,7 +46,8 @@ absl::StatusOr<std::unique_ptr<QueryService>> QueryService::Create(
   po.properties = {{"linger.ms", "1"}};
   for (const auto& [k, v] : options.producer_properties) po.properties[k] = v;
   ASSIGN_OR_RETURN(s->audit_producer_, broker->NewProducer(po));
-  s->sink_ = std::make_unique<KafkaAuditSink>(s->audit_producer_.get());
+  s->sink_ = std::make_unique<KafkaAuditSink>(s->audit_producer_.get(),
+                                              kAuditTopic, options.trace);
   audit::AuditLogOptions ao;
   ao.checkpoint_every = options.checkpoint_every;
   s->audit_log_ = std::make_unique<audit::AuditLog>(s->sink_.get(),
@@ -65,6 +66,7 @@ absl::StatusOr<std::unique_ptr<QueryService>> QueryService::Create(
   qo.client_id = absl::StrCat("datarund-query-", options.instance_id);
   qo.workers = options.workers;
   qo.metrics = s->metrics_.get();
+  qo.trace = options.trace;
   IngestGate* gate = s->gate_.get();
   qo.serves = [gate](int32_t p) { return gate->Serves(p); };
   qo.consumer_properties = std::move(options.consumer_properties);

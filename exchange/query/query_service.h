@@ -28,6 +28,7 @@
 #include "exchange/query/kafka_audit_sink.h"
 #include "exchange/query/query_metrics.h"
 #include "exchange/query/query_server.h"
+#include "exchange/query/query_trace.h"
 #include "exchange/resolver/resolver.h"
 #include "exchange/seal/seal.h"
 #include "exchange/state/state_store.h"
@@ -54,6 +55,9 @@ struct QueryServiceOptions {
   // Where the query metrics (query_metrics.h) are registered; not owned,
   // must outlive the service. Null: no metrics.
   prometheus::Registry* registry = nullptr;
+  // Debug: per-stage timestamps of each request (query_trace.h), marked by
+  // the server and the audit sink. Not owned; null in datarund.
+  QueryTrace* trace = nullptr;
 };
 
 // dr.query.req and dr.audit with `partitions`, dr.query.resp.<dept> for

@@ -41,6 +41,7 @@
 #include "exchange/policy/policy.h"
 #include "exchange/policy/testing/fixture.h"
 #include "exchange/query/client/query_client.h"
+#include "exchange/query/query_trace.h"
 #include "exchange/query/testing/bus_exchange.h"
 #include "proto/datarun/v1/departments/public_security.pb.h"
 #include "tests/bench/closed_loop.h"
@@ -68,6 +69,13 @@ ABSL_FLAG(double, paced_rate, 0,
 ABSL_FLAG(double, sign_linger_ms, 1,
           "batch mode: how long the client's signer waits for requests to "
           "join a batch (QueryClientOptions::sign_linger)");
+ABSL_FLAG(bool, trace, false,
+          "debug: timestamp every request at each stage (client send, "
+          "request produce, server poll, worker, audit produce, audit ack, "
+          "resolved, response produce, response ack, client poll, caller "
+          "woken) and print the per-stage breakdown of each phase, also for "
+          "the slowest 1% (exchange/query/query_trace.h); costs a mutex per "
+          "stage, so rates with --trace are not the benchmark's figures");
 ABSL_FLAG(bool, verify_signatures, true,
           "deprecated: false is --modes=unsigned");
 
@@ -268,6 +276,11 @@ ModeResult RunMode(const std::string& mode,
   o.partitions = absl::GetFlag(FLAGS_partitions);
   o.workers = absl::GetFlag(FLAGS_workers);
   o.checkpoint_every = 10000;
+  std::unique_ptr<datarun::query::QueryTrace> trace;
+  if (absl::GetFlag(FLAGS_trace)) {
+    trace = std::make_unique<datarun::query::QueryTrace>();
+    o.trace = trace.get();
+  }
   const std::map<std::string, std::string> consumer_props = {
       {"fetch.wait.max.ms", absl::StrCat(absl::GetFlag(FLAGS_fetch_wait_ms))}};
   const std::map<std::string, std::string> producer_props = {
@@ -305,6 +318,7 @@ ModeResult RunMode(const std::string& mode,
       absl::Microseconds(1000 * absl::GetFlag(FLAGS_sign_linger_ms));
   co.consumer_properties = consumer_props;
   co.producer_properties = producer_props;
+  co.trace = trace.get();
   auto client = datarun::query::QueryClient::Create((*x)->broker(), co);
   Die(client.status(), "client");
   // Requests are built (and signed by the client) inside the measurement.
@@ -331,6 +345,7 @@ ModeResult RunMode(const std::string& mode,
   const uint64_t sigs0 = cs.signatures.load();
   ModeResult out;
   out.mode = mode;
+  if (trace != nullptr) trace->Clear();
   double cpu0 = ProcessCpuSeconds();
   out.bus = datarun::bench::RunClosedLoops(threads, seconds, query);
   out.bus_cpu_us = (ProcessCpuSeconds() - cpu0) * 1e6 /
@@ -351,6 +366,11 @@ ModeResult RunMode(const std::string& mode,
       static_cast<unsigned long long>(sc.received.load()),
       static_cast<unsigned long long>(sc.failed.load()),
       static_cast<unsigned long long>(sc.not_served.load()));
+  if (trace != nullptr) {
+    printf("[%s] trace of the closed loop:\n%s", mode.c_str(),
+           trace->Format().c_str());
+    trace->Clear();
+  }
   const double rate = absl::GetFlag(FLAGS_paced_rate);
   if (rate > 0) {
     const uint64_t a0 = sc.answered.load(), q0 = sc.queued_us.load(),
@@ -368,6 +388,10 @@ ModeResult RunMode(const std::string& mode,
         mode.c_str(), rate, out.paced.per_s, out.paced.p50_us / 1000,
         out.paced.p99_us / 1000,
         static_cast<unsigned long long>(out.paced.errors));
+    if (trace != nullptr) {
+      printf("[%s] trace of the paced phase:\n%s", mode.c_str(),
+             trace->Format().c_str());
+    }
   }
   if (sign) {
     const uint64_t sigs = cs.signatures.load() - sigs0;

@@ -124,6 +124,11 @@ void QueryClient::PollLoop() {
       return;
     }
     if (batch.empty()) continue;
+    if (options_.trace != nullptr) {
+      const absl::Time now = absl::Now();
+      for (const auto& m : batch)
+        options_.trace->Mark(m.key, TraceStage::kClientReceived, now);
+    }
     absl::MutexLock l(&mu_);
     for (auto& m : batch) {
       auto it = waiters_.find(m.key);
@@ -199,6 +204,8 @@ absl::StatusOr<std::string> QueryClient::Send(
         "partitioning key of dr.query.req");
   }
   if (request.request_id().empty()) request.set_request_id(NewRequestId());
+  if (options_.trace != nullptr)
+    options_.trace->Mark(request.request_id(), TraceStage::kClientStart);
   request.set_requester_department(options_.department);
   if (!request.has_requested_at()) {
     *request.mutable_requested_at() =
@@ -228,6 +235,8 @@ absl::StatusOr<std::string> QueryClient::Send(
   m.topic = kRequestTopic;
   m.key = request.subjects(0).id();
   m.value = value;
+  if (options_.trace != nullptr)
+    options_.trace->Mark(id, TraceStage::kClientProduce);
   absl::Status st = producer_->Send(m, nullptr);
   if (!st.ok()) {
     absl::MutexLock l(&mu_);
@@ -250,6 +259,8 @@ absl::StatusOr<datarun::v1::QueryResponse> QueryClient::Await(
     w = it->second;
   }
   const bool got = w->done.WaitForNotificationWithTimeout(timeout);
+  if (got && options_.trace != nullptr)
+    options_.trace->Mark(request_id, TraceStage::kCallerWoken);
   {
     absl::MutexLock l(&mu_);
     waiters_.erase(request_id);

@@ -33,6 +33,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "broker_adapters/broker.h"
+#include "exchange/query/query_trace.h"
 #include "exchange/seal/seal.h"
 #include "proto/datarun/v1/query.pb.h"
 
@@ -62,6 +63,9 @@ struct QueryClientOptions {
   absl::Duration join_timeout = absl::Seconds(30);
   std::map<std::string, std::string> producer_properties;
   std::map<std::string, std::string> consumer_properties;
+  // Debug: per-stage timestamps of each request (exchange/query/
+  // query_trace.h). Not owned; null outside benchmarks and tests.
+  QueryTrace* trace = nullptr;
 };
 
 // What signing cost: signed_requests / signatures is the mean batch size.

@@ -83,6 +83,7 @@ absl::StatusOr<std::unique_ptr<BusExchange>> BusExchange::Start(
   for (const auto& [k, v] : x->options_.consumer_properties)
     qo.consumer_properties[k] = v;
   qo.producer_properties = x->options_.producer_properties;
+  qo.trace = x->options_.trace;
   ASSIGN_OR_RETURN(
       x->service_,
       QueryService::Create(

@@ -41,6 +41,8 @@ struct BusExchangeOptions {
   // and the audit producer (latency tuning in the benchmark).
   std::map<std::string, std::string> consumer_properties;
   std::map<std::string, std::string> producer_properties;
+  // QueryServiceOptions::trace.
+  QueryTrace* trace = nullptr;
 };
 
 class BusExchange {

@@ -1,7 +1,13 @@
 // datarun-connect: runs one department connector (source -> mapping ->
 // validation -> idempotent producer) from a ConnectorConfig textproto.
 //
-//   datarun-connect --config=FILE [--exit_when_idle]
+//   datarun-connect --config=FILE [--exit_when_idle] [--metrics_bind=ADDR]
+//
+// Exit codes (as datarund and datarun): 0 after a clean stop; 2 for usage
+// and configuration errors (bad flags, unreadable or invalid config,
+// catalog or mapping, a metrics address it cannot listen on); 1 when
+// running fails (a delivery failed for good, the source broke, a source
+// that cannot be reached at start).
 //
 // SIGTERM / SIGINT stop it gracefully: reading stops, outstanding records
 // are acknowledged and the position is committed. SIGKILL loses nothing
@@ -11,17 +17,23 @@
 
 #include <atomic>
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "broker_adapters/broker.h"
 #include "broker_adapters/kafka/kafka_broker.h"
 #include "common/log.h"
 #include "common/status_macros.h"
@@ -39,20 +51,50 @@ ABSL_FLAG(std::string, config, "", "ConnectorConfig textproto (required)");
 ABSL_FLAG(bool, exit_when_idle, false,
           "exit once the source has nothing more and everything is "
           "acknowledged and committed (file sources)");
+ABSL_FLAG(std::string, metrics_bind, "0.0.0.0",
+          "address /metrics binds to (with the config's metrics_port); "
+          "127.0.0.1 keeps it local to the host");
 
 namespace {
+
+constexpr int kRuntimeError = 1;
+constexpr int kUsageError = 2;
 
 std::atomic<bool> g_stop{false};
 
 void OnSignal(int) { g_stop.store(true); }
+
+// The first argument naming a flag this program does not have, or "".
+// Checked before absl::ParseCommandLine, which exits 1 for it: a usage
+// error exits 2 here, as everywhere else.
+std::string UnknownFlag(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
+    const absl::string_view name = arg.substr(0, arg.find('='));
+    if (absl::FindCommandLineFlag(name) != nullptr) continue;
+    if (absl::StartsWith(name, "no")) {
+      const auto* flag = absl::FindCommandLineFlag(name.substr(2));
+      if (flag != nullptr && flag->IsOfType<bool>()) continue;
+    }
+    return std::string(argv[i]);
+  }
+  return "";
+}
 
 std::string Resolve(const std::string& base_dir, const std::string& path) {
   if (path.empty() || path[0] == '/') return path;
   return absl::StrCat(base_dir, "/", path);
 }
 
-absl::Status Main() {
+// Sets *exit_code to kUsageError for errors of the flags, the config and
+// the files it names, kRuntimeError for everything after (and for a source
+// that cannot be reached, which a restart may fix).
+absl::Status Main(int* exit_code) {
   using datarun::connectors::v1::ConnectorConfig;
+  *exit_code = kUsageError;
   const std::string path = absl::GetFlag(FLAGS_config);
   if (path.empty()) return absl::InvalidArgumentError("--config is required");
   std::ifstream in(path);
@@ -100,28 +142,50 @@ absl::Status Main() {
       return absl::InvalidArgumentError(
           "a postgres source needs a mapping with format: FORMAT_POSTGRES");
     }
-    ASSIGN_OR_RETURN(
-        source, datarun::connectors::PostgresSource::Create(config.postgres()));
+    auto postgres =
+        datarun::connectors::PostgresSource::Create(config.postgres());
+    if (!postgres.ok()) {
+      if (datarun::broker::IsRetriable(postgres.status())) {
+        *exit_code = kRuntimeError;
+      }
+      return postgres.status();
+    }
+    source = *std::move(postgres);
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": a source (file or postgres) is required"));
   }
 
-  datarun::broker::KafkaConfig kc;
-  kc.bootstrap = config.brokers();
-  for (const auto& [k, v] : config.kafka_properties()) kc.properties[k] = v;
-  ASSIGN_OR_RETURN(auto broker, datarun::broker::NewKafkaBroker(kc));
-  datarun::broker::ProducerOptions po;
-  po.client_id = absl::StrCat("datarun-connect-", config.department());
-  ASSIGN_OR_RETURN(auto producer, broker->NewProducer(po));
-
   auto registry = std::make_shared<prometheus::Registry>();
   std::unique_ptr<prometheus::Exposer> exposer;
   if (config.metrics_port() > 0) {
-    exposer = std::make_unique<prometheus::Exposer>(
-        absl::StrCat("127.0.0.1:", config.metrics_port()));
+    const std::string address = absl::StrCat(absl::GetFlag(FLAGS_metrics_bind),
+                                             ":", config.metrics_port());
+    try {  // prometheus-cpp reports a bad or busy address only by throwing
+      exposer = std::make_unique<prometheus::Exposer>(address);
+    } catch (const std::exception& e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": metrics_port: cannot listen on ", address,
+                       " (--metrics_bind): ", e.what()));
+    }
     exposer->RegisterCollectable(registry);
   }
+
+  // Last: an unreachable bus is not a configuration error (exit 1, a
+  // supervisor retries), bad Kafka properties are.
+  datarun::broker::KafkaConfig kc;
+  kc.bootstrap = config.brokers();
+  for (const auto& [k, v] : config.kafka_properties()) kc.properties[k] = v;
+  auto broker = datarun::broker::NewKafkaBroker(kc);
+  if (!broker.ok()) {
+    if (datarun::broker::IsRetriable(broker.status())) {
+      *exit_code = kRuntimeError;
+    }
+    return broker.status();
+  }
+  datarun::broker::ProducerOptions po;
+  po.client_id = absl::StrCat("datarun-connect-", config.department());
+  ASSIGN_OR_RETURN(auto producer, (*broker)->NewProducer(po));
   datarun::connectors::PipelineOptions options;
   options.max_rows_per_second = config.max_rows_per_second();
   if (config.commit_interval_ms() > 0) {
@@ -131,6 +195,7 @@ absl::Status Main() {
                                          producer.get(), *registry, options);
   DR_LOG(INFO) << "datarun-connect: department " << config.department()
                << " -> " << mapper->topic() << " via " << config.brokers();
+  *exit_code = kRuntimeError;
   const absl::Time start = absl::Now();
   absl::Status status =
       pipeline.Run(g_stop, absl::GetFlag(FLAGS_exit_when_idle));
@@ -149,9 +214,21 @@ absl::Status Main() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "datarun-connect --config=FILE [--exit_when_idle]: publish a "
-      "department's rows to the bus");
-  absl::ParseCommandLine(argc, argv);
+      "datarun-connect --config=FILE [--exit_when_idle] "
+      "[--metrics_bind=ADDR]: publish a department's rows to the bus");
+  if (const std::string bad = UnknownFlag(argc, argv); !bad.empty()) {
+    std::fprintf(stderr, "datarun-connect: unknown flag '%s' (see --help)\n",
+                 bad.c_str());
+    return kUsageError;
+  }
+  const std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  if (rest.size() > 1) {
+    std::fprintf(stderr,
+                 "datarun-connect: unexpected argument '%s' (flags are "
+                 "--name=value; see --help)\n",
+                 rest[1]);
+    return kUsageError;
+  }
   // Debian's Abseil is built without NDEBUG, so absl::Mutex would run its
   // global deadlock detector on every lock (the producer takes one per
   // delivered record), as datarund also turns off.
@@ -160,10 +237,11 @@ int main(int argc, char** argv) {
   sa.sa_handler = OnSignal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
-  absl::Status status = Main();
+  int exit_code = kRuntimeError;
+  absl::Status status = Main(&exit_code);
   if (!status.ok()) {
     std::fprintf(stderr, "datarun-connect: %s\n", status.ToString().c_str());
-    return 1;
+    return exit_code;
   }
   return 0;
 }

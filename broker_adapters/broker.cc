@@ -41,6 +41,11 @@ absl::Status Consumer::PollBatch(size_t max_messages, absl::Duration timeout,
   return absl::OkStatus();
 }
 
+absl::Status Producer::SendRecord(const OutgoingRecord& record, void*) {
+  return absl::UnimplementedError(absl::StrCat(
+      "this producer has no SendRecord; use Send (topic ", record.topic, ")"));
+}
+
 bool IsRetriable(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:

@@ -33,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 
 namespace datarun::broker {
 
@@ -130,6 +131,40 @@ struct DeliveryReport {
 using DeliveryCallback =
     std::function<void(const absl::StatusOr<DeliveryReport>& result)>;
 
+// The allocation-free send path (Producer::SendRecord), for callers that
+// send many records (connectors, benchmarks). Everything is a view that only
+// needs to live until SendRecord returns.
+struct RecordHeader {
+  absl::string_view name;
+  absl::string_view value;
+};
+
+struct OutgoingRecord {
+  absl::string_view topic;
+  absl::string_view key;  // "" is sent as a null key
+  absl::string_view value;
+  absl::Span<const RecordHeader> headers;  // optional, in this order
+  // -1: partition by key (murmur2), as OutgoingMessage::partition.
+  int32_t partition = -1;
+};
+
+// Receives the outcome of every record a producer accepted through
+// SendRecord; set once per producer in ProducerOptions::delivery_sink. Called
+// exactly once per accepted record, with the `opaque` given to SendRecord:
+// `status` OK and where the record landed, or the error that made it fail for
+// good (then `offset` is -1 and `partition` is -1 if none was chosen yet).
+// `topic` is valid during the call only. Same threading as DeliveryCallback:
+// on an internal thread of the producer, never concurrently with another
+// delivery callback or sink call of the same producer; keep it short, never
+// call Flush() from it. Callers: connectors' sender, tests/bench/broker.
+class DeliverySink {
+ public:
+  virtual ~DeliverySink() = default;
+  virtual void OnDelivery(void* opaque, absl::string_view topic,
+                          int32_t partition, int64_t offset,
+                          const absl::Status& status) = 0;
+};
+
 class Producer {
  public:
   virtual ~Producer() = default;
@@ -142,6 +177,19 @@ class Producer {
   // way. `on_delivery` may be null (fire and forget).
   virtual absl::Status Send(const OutgoingMessage& message,
                             DeliveryCallback on_delivery) = 0;
+
+  // Send without allocating per record in the adapter: no Headers vector,
+  // no std::function, no topic string, no lock per delivery (the Kafka
+  // producer caches a topic handle per topic and carries `opaque` in the
+  // record itself). The outcome goes to ProducerOptions::delivery_sink (if
+  // set) with `opaque`; otherwise as Send: the same back-pressure
+  // (max_block, then kResourceExhausted), errors and ordering, and the sink
+  // is never called for a record SendRecord did not accept. Records of both
+  // entry points may be mixed on one producer. `opaque` is any pointer (or
+  // an integer below 2^63): the Kafka producer keeps it in 63 bits.
+  // Thread-safe like Send. The default implementation returns
+  // kUnimplemented (both real producers implement it).
+  virtual absl::Status SendRecord(const OutgoingRecord& record, void* opaque);
 
   // Waits until every record sent before the call has had its callback run.
   // kDeadlineExceeded if `timeout` passed first (records stay queued).
@@ -258,6 +306,9 @@ struct ProducerOptions {
   // Implementation-specific settings (for Kafka: librdkafka properties,
   // which override the adapter's defaults).
   std::map<std::string, std::string> properties;
+  // Where the outcomes of SendRecord go; null: nowhere (fire and forget).
+  // Must outlive the producer.
+  DeliverySink* delivery_sink = nullptr;
 };
 
 struct ConsumerOptions {

@@ -124,8 +124,34 @@ using fake_internal::State;
 
 class FakeProducer : public Producer {
  public:
-  explicit FakeProducer(std::shared_ptr<State> state)
-      : state_(std::move(state)) {}
+  FakeProducer(std::shared_ptr<State> state, DeliverySink* sink)
+      : state_(std::move(state)), sink_(sink) {}
+
+  // The same path as Send (same checks, faults and inline callback); the
+  // fake does not need to save allocations.
+  absl::Status SendRecord(const OutgoingRecord& record, void* opaque) override {
+    Headers headers;
+    headers.reserve(record.headers.size());
+    for (const RecordHeader& h : record.headers) {
+      headers.emplace_back(std::string(h.name), std::string(h.value));
+    }
+    DeliveryCallback on_delivery;
+    if (sink_ != nullptr) {
+      on_delivery = [sink = sink_, opaque, partition = record.partition,
+                     topic = std::string(record.topic)](
+                        const absl::StatusOr<DeliveryReport>& d) {
+        if (d.ok()) {
+          sink->OnDelivery(opaque, d->topic, d->partition, d->offset,
+                           absl::OkStatus());
+        } else {
+          sink->OnDelivery(opaque, topic, partition, -1, d.status());
+        }
+      };
+    }
+    return Send({record.topic, record.key, record.value,
+                 headers.empty() ? nullptr : &headers, record.partition},
+                std::move(on_delivery));
+  }
 
   absl::Status Send(const OutgoingMessage& message,
                     DeliveryCallback on_delivery) override {
@@ -193,6 +219,7 @@ class FakeProducer : public Producer {
 
  private:
   std::shared_ptr<State> state_;
+  DeliverySink* const sink_;
   absl::Mutex callback_mu_;
 };
 
@@ -436,8 +463,8 @@ FakeBroker::FakeBroker(std::string cluster_id)
 FakeBroker::~FakeBroker() = default;
 
 absl::StatusOr<std::unique_ptr<Producer>> FakeBroker::NewProducer(
-    const ProducerOptions&) {
-  return std::make_unique<FakeProducer>(state_);
+    const ProducerOptions& options) {
+  return std::make_unique<FakeProducer>(state_, options.delivery_sink);
 }
 
 absl::StatusOr<std::unique_ptr<Consumer>> FakeBroker::NewConsumer(

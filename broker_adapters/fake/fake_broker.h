@@ -6,10 +6,11 @@
 //
 // Differences from Kafka, on purpose: producing to a topic that does not
 // exist is kNotFound (no auto-creation, so a missing EnsureTopics shows up in
-// tests); delivery callbacks run inside Send before it returns (serialised
-// per producer; a callback's own Send gets its callback inline); members of a
-// group apply a rebalance at their next Poll, so two members may briefly
-// both hold a partition; nothing is ever deleted (no retention).
+// tests); delivery callbacks (and SendRecord's DeliverySink) run inside Send
+// or SendRecord before it returns (serialised per producer; a callback's own
+// Send gets its callback inline); members of a group apply a rebalance at
+// their next Poll, so two members may briefly both hold a partition; nothing
+// is ever deleted (no retention).
 //
 // Thread-safety: FakeBroker and its producers and admins are thread-safe;
 // each consumer is driven by one thread, as broker.h requires.

@@ -224,5 +224,71 @@ TEST(FakeBrokerTest, AdminAndFaultHooks) {
   EXPECT_THAT(broker.Messages({"a", Murmur2Partition("k", 3)}), IsEmpty());
 }
 
+// SendRecord goes through the same checks, faults and partitioning as
+// Send, and reports each outcome to the producer's DeliverySink with its
+// opaque; records it refuses never reach the sink.
+TEST(FakeBrokerTest, SendRecordReportsToTheSink) {
+  struct Sink : DeliverySink {
+    void OnDelivery(void* opaque, absl::string_view topic, int32_t partition,
+                    int64_t offset, const absl::Status& status) override {
+      calls.push_back({reinterpret_cast<uintptr_t>(opaque), std::string(topic),
+                       partition, offset, status});
+    }
+    struct Call {
+      uintptr_t opaque;
+      std::string topic;
+      int32_t partition;
+      int64_t offset;
+      absl::Status status;
+    };
+    std::vector<Call> calls;
+  } sink;
+  FakeBroker broker;
+  ASSERT_TRUE(broker.CreateTopic("a", 3).ok());
+  auto producer = broker.NewProducer({.delivery_sink = &sink}).value();
+  const RecordHeader headers[] = {{"dr-type", "x"}};
+  const int32_t p = Murmur2Partition("k", 3);
+  ASSERT_TRUE(producer
+                  ->SendRecord({"a", "k", "v1", headers},
+                               reinterpret_cast<void*>(uintptr_t{7}))
+                  .ok());
+  ASSERT_TRUE(producer
+                  ->SendRecord({"a", "k", "v2", {}, 2},
+                               reinterpret_cast<void*>(uintptr_t{8}))
+                  .ok());
+  EXPECT_EQ(producer->SendRecord({"nope", "k", "v"}, nullptr).code(),
+            absl::StatusCode::kNotFound);
+  broker.FailSends(1, absl::ResourceExhaustedError("queue full"));
+  EXPECT_EQ(producer->SendRecord({"a", "k", "v"}, nullptr).code(),
+            absl::StatusCode::kResourceExhausted);
+  broker.FailDeliveries(1, absl::UnavailableError("broker down"));
+  ASSERT_TRUE(
+      producer
+          ->SendRecord({"a", "k", "v3"}, reinterpret_cast<void*>(uintptr_t{9}))
+          .ok());
+
+  ASSERT_EQ(sink.calls.size(), 3u);
+  EXPECT_EQ(sink.calls[0].opaque, 7u);
+  EXPECT_EQ(sink.calls[0].topic, "a");
+  EXPECT_EQ(sink.calls[0].partition, p);
+  EXPECT_EQ(sink.calls[0].offset, 0);
+  EXPECT_TRUE(sink.calls[0].status.ok());
+  EXPECT_EQ(sink.calls[1].opaque, 8u);
+  EXPECT_EQ(sink.calls[1].partition, 2);
+  EXPECT_EQ(sink.calls[1].offset, p == 2 ? 1 : 0);
+  EXPECT_EQ(sink.calls[2].opaque, 9u);
+  EXPECT_EQ(sink.calls[2].offset, -1);
+  EXPECT_EQ(sink.calls[2].status.code(), absl::StatusCode::kUnavailable);
+
+  std::vector<Message> stored = broker.Messages({"a", p});
+  ASSERT_FALSE(stored.empty());
+  EXPECT_EQ(stored[0].value, "v1");
+  EXPECT_EQ(stored[0].headers, (Headers{{"dr-type", "x"}}));
+  // Without a sink, fire and forget.
+  auto quiet = broker.NewProducer({}).value();
+  EXPECT_TRUE(quiet->SendRecord({"a", "k", "v4"}, nullptr).ok());
+  EXPECT_EQ(sink.calls.size(), 3u);
+}
+
 }  // namespace
 }  // namespace datarun::broker

@@ -52,7 +52,8 @@ class KafkaBroker : public Broker {
                            Common(options.client_id),
                            {"ProducerOptions.properties", options.properties}});
     if (!conf.ok()) return conf.status();
-    return kafka_internal::NewKafkaProducer(*conf, options.max_block);
+    return kafka_internal::NewKafkaProducer(*conf, options.max_block,
+                                            options.delivery_sink);
   }
 
   absl::StatusOr<std::unique_ptr<Consumer>> NewConsumer(

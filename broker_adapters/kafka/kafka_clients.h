@@ -15,8 +15,9 @@
 namespace datarun::broker::kafka_internal {
 
 // `conf` must not have a dr_msg_cb or opaque yet; the producer sets them.
+// `sink` (may be null) receives the outcomes of SendRecord.
 absl::StatusOr<std::unique_ptr<Producer>> NewKafkaProducer(
-    rd_kafka_conf_t* conf, absl::Duration max_block);
+    rd_kafka_conf_t* conf, absl::Duration max_block, DeliverySink* sink);
 
 // `conf` must not have a rebalance_cb or opaque yet.
 absl::StatusOr<std::unique_ptr<Consumer>> NewKafkaConsumer(

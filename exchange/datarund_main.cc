@@ -392,6 +392,36 @@ int Main(int argc, char** argv, absl::Time started) {
     }
     exposer->RegisterCollectable(registry);
   }
+  // DESIGN §7 figures read from the state and the broker (datarund_status.h),
+  // only when something can scrape them. The first Update is the baseline
+  // of the per-department counters, taken before ingest starts.
+  std::vector<std::string> departments;
+  for (const auto& d : (*index)->catalog().departments()) {
+    departments.push_back(d.id());
+  }
+  std::unique_ptr<daemon::StateMetrics> state_metrics;
+  std::unique_ptr<daemon::LagMonitor> lag_monitor;
+  if (exposer != nullptr) {
+    state_metrics = std::make_unique<daemon::StateMetrics>(
+        *registry, departments, serve_queries ? partitions : 0);
+    if (absl::Status s = state_metrics->Update(**store, store->get());
+        !s.ok()) {
+      DR_LOG(WARNING) << "datarund: state metrics: " << s;
+    }
+    broker::ConsumerOptions co;
+    co.client_id = absl::StrCat("datarund-", getpid(), "-lag");
+    // Never subscribes, so it joins no group; only reads watermarks.
+    co.group_id = absl::StrCat(absl::GetFlag(FLAGS_group_id), "-lag");
+    auto watermarks = (*kafka_broker)->NewConsumer(co);
+    if (!watermarks.ok()) {
+      stop_signal_thread();
+      return Fail(kRuntimeError, absl::StrCat("ingest lag consumer: ",
+                                              watermarks.status().ToString()));
+    }
+    lag_monitor = std::make_unique<daemon::LagMonitor>(
+        *registry, departments, *std::move(watermarks), store->get(),
+        [&ingestor] { return ingestor.Assignment(); });
+  }
 
   // Queries over the bus: answered for the partitions the ingestor owns
   // once it caught up; audit chains continued from dr.audit, heads sealed
@@ -427,8 +457,10 @@ int Main(int argc, char** argv, absl::Time started) {
     ingest_status = ingestor.Run(&stop);
     ingest_done.store(true);
   });
+  if (lag_monitor != nullptr) lag_monitor->Start(absl::Seconds(5));
   bool reported_ready = false;
   absl::Time last_status = absl::InfinitePast();
+  absl::Time last_state_metrics = absl::Now();
   while (!ingest_done.load()) {
     if (!reported_ready && ingestor.ready()) {
       reported_ready = true;
@@ -443,6 +475,14 @@ int Main(int argc, char** argv, absl::Time started) {
       }
     }
     metrics.Update();
+    if (state_metrics != nullptr &&
+        absl::Now() - last_state_metrics >= absl::Seconds(1)) {
+      last_state_metrics = absl::Now();
+      if (absl::Status s = state_metrics->Update(**store, store->get());
+          !s.ok()) {
+        DR_LOG(WARNING) << "datarund: state metrics: " << s;
+      }
+    }
     if (queries != nullptr && reported_ready) {
       queries->OnAssignment(ingestor.Assignment());
     }
@@ -454,6 +494,7 @@ int Main(int argc, char** argv, absl::Time started) {
     absl::SleepFor(absl::Milliseconds(reported_ready ? 50 : 5));
   }
   ingest_thread.join();
+  if (lag_monitor != nullptr) lag_monitor->Stop();
   if (queries != nullptr) {
     // Seals every chain head appended to since its last checkpoint.
     if (absl::Status s = queries->Stop(); !s.ok()) {
@@ -462,6 +503,10 @@ int Main(int argc, char** argv, absl::Time started) {
     queries.reset();
   }
   metrics.Update();
+  if (state_metrics != nullptr) {
+    // The shutdown checkpoints and the last batches.
+    (void)state_metrics->Update(**store, store->get());
+  }
   const bool signalled = stop.load();
   stop_signal_thread();
   if (absl::Status s = (*store)->Flush(); !s.ok()) {

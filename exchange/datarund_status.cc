@@ -2,13 +2,27 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/proto_time.h"
+#include "exchange/ingest/record_check.h"
+#include "proto/datarun/v1/audit.pb.h"
 
 namespace datarun::daemon {
+namespace {
+
+// Raises a counter to `total` (the figures read here are totals).
+void BumpTo(prometheus::Counter* c, uint64_t total) {
+  const double delta = static_cast<double>(total) - c->Value();
+  if (delta > 0) c->Increment(delta);
+}
+
+}  // namespace
 
 absl::Status WriteAtomically(const std::string& path,
                              const std::string& content) {
@@ -94,6 +108,299 @@ void MetricsMirror::Update() {
 void MetricsMirror::Bump(prometheus::Counter* c, uint64_t total) {
   double delta = static_cast<double>(total) - c->Value();
   if (delta > 0) c->Increment(delta);
+}
+
+DepartmentLabels::DepartmentLabels(
+    const std::vector<std::string>& departments) {
+  for (const std::string& d : departments) {
+    if (d != "unknown" && index_.emplace(d, names_.size()).second) {
+      names_.push_back(d);
+    }
+  }
+  names_.push_back("unknown");
+}
+
+size_t DepartmentLabels::Index(absl::string_view topic) const {
+  absl::string_view dept, cls;
+  if (ingest::ParseDataTopic(topic, &dept, &cls)) {
+    auto it = index_.find(dept);
+    if (it != index_.end()) return it->second;
+  }
+  return names_.size() - 1;
+}
+
+StateMetrics::StateMetrics(prometheus::Registry& registry,
+                           const std::vector<std::string>& departments,
+                           int32_t audit_partitions)
+    : departments_(departments) {
+  auto& records =
+      prometheus::BuildCounter()
+          .Name("datarun_ingest_records_total")
+          .Help(
+              "Data messages this process applied to the state, by "
+              "department and outcome (applied: changed the state; stale: "
+              "version not newer; rejected: sent to the DLQ)")
+          .Register(registry);
+  for (const std::string& d : departments_.names()) {
+    records_.push_back(
+        {&records.Add({{"department", d}, {"outcome", "applied"}}),
+         &records.Add({{"department", d}, {"outcome", "stale"}}),
+         &records.Add({{"department", d}, {"outcome", "rejected"}})});
+  }
+  auto gauge = [&registry](const char* name, const char* help) {
+    return &prometheus::BuildGauge()
+                .Name(name)
+                .Help(help)
+                .Register(registry)
+                .Add({});
+  };
+  live_bytes_ = gauge("datarun_state_live_bytes",
+                      "RocksDB estimate of the live data size, all column "
+                      "families (rocksdb.estimate-live-data-size)");
+  sst_bytes_ = gauge("datarun_state_sst_files_bytes",
+                     "Size of the state's table files on disk, all column "
+                     "families (rocksdb.total-sst-files-size)");
+  memtable_bytes_ = gauge("datarun_state_memtable_bytes",
+                          "Memtables of all column families "
+                          "(rocksdb.cur-size-all-mem-tables)");
+  cache_usage_ = gauge("datarun_state_block_cache_usage_bytes",
+                       "Block cache in use, including the memtables charged "
+                       "to it");
+  cache_capacity_ = gauge("datarun_state_block_cache_capacity_bytes",
+                          "Block cache capacity (--block_cache_mb)");
+  cache_hits_ = &prometheus::BuildCounter()
+                     .Name("datarun_state_block_cache_hits_total")
+                     .Help("Block cache lookups that found the block")
+                     .Register(registry)
+                     .Add({});
+  cache_misses_ = &prometheus::BuildCounter()
+                       .Name("datarun_state_block_cache_misses_total")
+                       .Help(
+                           "Block cache lookups that read the block from "
+                           "a table file")
+                       .Register(registry)
+                       .Add({});
+  if (audit_partitions > 0) {
+    auto& seq = prometheus::BuildGauge()
+                    .Name("datarun_audit_checkpoint_sequence")
+                    .Help(
+                        "Chain sequence of the last sealed audit checkpoint "
+                        "stored in this instance's state, per partition "
+                        "(-1: none)")
+                    .Register(registry);
+    auto& time = prometheus::BuildGauge()
+                     .Name("datarun_audit_checkpoint_timestamp_seconds")
+                     .Help(
+                         "Unix time the last stored audit checkpoint was "
+                         "sealed, per partition (0: none)")
+                     .Register(registry);
+    for (int32_t p = 0; p < audit_partitions; ++p) {
+      checkpoint_sequence_.push_back(
+          &seq.Add({{"partition", std::to_string(p)}}));
+      checkpoint_sequence_.back()->Set(-1);
+      checkpoint_time_.push_back(&time.Add({{"partition", std::to_string(p)}}));
+    }
+  }
+}
+
+absl::Status StateMetrics::Update(state::StateStore& store,
+                                  const state::RocksDbStateStore* storage) {
+  absl::Status first;
+  auto offsets = store.AllOffsets();
+  if (offsets.ok()) {
+    for (auto& [key, o] : *offsets) {
+      state::StoredOffset& last = last_[key];
+      if (baseline_taken_) {
+        // Counters restart at 0 when the offsets restart for another
+        // cluster id.
+        const bool reset = o.cluster_id != last.cluster_id ||
+                           o.applied < last.applied || o.stale < last.stale ||
+                           o.rejected < last.rejected;
+        if (reset) last = state::StoredOffset();
+        const size_t slash = key.rfind('/');
+        const auto& c = records_[departments_.Index(
+            absl::string_view(key).substr(0, slash))];
+        if (o.applied > last.applied) {
+          c[kApplied]->Increment(static_cast<double>(o.applied - last.applied));
+        }
+        if (o.stale > last.stale) {
+          c[kStale]->Increment(static_cast<double>(o.stale - last.stale));
+        }
+        if (o.rejected > last.rejected) {
+          c[kRejected]->Increment(
+              static_cast<double>(o.rejected - last.rejected));
+        }
+      }
+      last = std::move(o);
+    }
+    baseline_taken_ = true;
+  } else {
+    first = offsets.status();
+  }
+
+  if (storage != nullptr) {
+    const state::StorageStats st = storage->Storage();
+    live_bytes_->Set(static_cast<double>(st.live_data_bytes));
+    sst_bytes_->Set(static_cast<double>(st.sst_files_bytes));
+    memtable_bytes_->Set(static_cast<double>(st.memtable_bytes));
+    cache_usage_->Set(static_cast<double>(st.block_cache_usage_bytes));
+    cache_capacity_->Set(static_cast<double>(st.block_cache_capacity_bytes));
+    BumpTo(cache_hits_, st.block_cache_hits);
+    BumpTo(cache_misses_, st.block_cache_misses);
+  }
+
+  // The audit log stores each sealed checkpoint as the partition's chain
+  // head (exchange/audit/audit_log.h), so the state has the last one even
+  // across restarts.
+  for (size_t p = 0; p < checkpoint_sequence_.size(); ++p) {
+    auto head = store.GetChainHead(static_cast<int32_t>(p));
+    if (!head.ok()) {
+      if (first.ok()) first = head.status();
+      continue;
+    }
+    if (!head->has_value()) continue;
+    datarun::v1::SealedCheckpoint cp;
+    if (!cp.ParseFromString(**head)) {
+      if (first.ok()) {
+        first = absl::DataLossError(absl::StrCat("chain head of partition ", p,
+                                                 " is not a SealedCheckpoint"));
+      }
+      continue;
+    }
+    checkpoint_sequence_[p]->Set(static_cast<double>(cp.sequence()));
+    checkpoint_time_[p]->Set(
+        absl::ToDoubleSeconds(FromProtoTime(cp.time()) - absl::UnixEpoch()));
+  }
+  return first;
+}
+
+struct LagMonitor::Shared {
+  Shared(const std::vector<std::string>& departments)
+      : departments(departments) {}
+  const DepartmentLabels departments;
+  std::unique_ptr<broker::Consumer> watermarks;
+  absl::Duration query_timeout;
+  absl::Mutex mu;
+  // Valid while !stopping; used under mu only.
+  state::StateStore* store ABSL_GUARDED_BY(mu) = nullptr;
+  std::function<std::vector<broker::TopicPartition>()> assignment
+      ABSL_GUARDED_BY(mu);
+  std::vector<prometheus::Gauge*> lag ABSL_GUARDED_BY(mu);
+  bool stopping ABSL_GUARDED_BY(mu) = false;
+  bool done ABSL_GUARDED_BY(mu) = false;  // the refresh thread returned
+};
+
+LagMonitor::LagMonitor(
+    prometheus::Registry& registry, const std::vector<std::string>& departments,
+    std::unique_ptr<broker::Consumer> watermarks, state::StateStore* store,
+    std::function<std::vector<broker::TopicPartition>()> assignment,
+    absl::Duration query_timeout)
+    : shared_(std::make_shared<Shared>(departments)) {
+  auto& lag = prometheus::BuildGauge()
+                  .Name("datarun_ingest_lag_records")
+                  .Help(
+                      "Messages of the department's data topics not yet "
+                      "applied by this instance: over its assigned "
+                      "partitions, high watermark minus next offset to apply")
+                  .Register(registry);
+  shared_->watermarks = std::move(watermarks);
+  shared_->query_timeout = query_timeout;
+  absl::MutexLock lock(&shared_->mu);
+  shared_->store = store;
+  shared_->assignment = std::move(assignment);
+  for (const std::string& d : shared_->departments.names()) {
+    shared_->lag.push_back(&lag.Add({{"department", d}}));
+  }
+}
+
+LagMonitor::~LagMonitor() { Stop(); }
+
+absl::Status LagMonitor::Refresh() { return RefreshShared(*shared_); }
+
+absl::Status LagMonitor::RefreshShared(Shared& sh) {
+  const absl::Status stopped = absl::CancelledError("lag monitor stopped");
+  std::vector<broker::TopicPartition> assigned;
+  {
+    absl::MutexLock lock(&sh.mu);
+    if (sh.stopping) return stopped;
+    assigned = sh.assignment();
+  }
+  const size_t n = sh.departments.names().size();
+  std::vector<int64_t> sum(n, 0);
+  std::vector<bool> failed(n, false);
+  absl::Status first;
+  for (const broker::TopicPartition& tp : assigned) {
+    const size_t d = sh.departments.Index(tp.topic);
+    // Outside the lock: may block on the broker (see the header).
+    absl::StatusOr<broker::Watermarks> wm =
+        sh.watermarks->QueryWatermarks(tp, sh.query_timeout);
+    absl::MutexLock lock(&sh.mu);
+    if (sh.stopping) return stopped;
+    auto stored =
+        wm.ok()
+            ? sh.store->GetOffset(tp.topic, tp.partition)
+            : absl::StatusOr<std::optional<state::StoredOffset>>(wm.status());
+    if (!stored.ok()) {
+      failed[d] = true;
+      if (first.ok()) first = stored.status();
+      continue;
+    }
+    int64_t next = wm->low;
+    if (stored->has_value() && (*stored)->next_offset <= wm->high) {
+      next = std::max(next, (*stored)->next_offset);
+    }
+    sum[d] += std::max<int64_t>(0, wm->high - next);
+  }
+  absl::MutexLock lock(&sh.mu);
+  if (sh.stopping) return stopped;
+  for (size_t d = 0; d < n; ++d) {
+    if (!failed[d]) sh.lag[d]->Set(static_cast<double>(sum[d]));
+  }
+  return first;
+}
+
+void LagMonitor::Start(absl::Duration every) {
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->stopping = false;
+    shared_->done = false;
+  }
+  thread_ = std::thread([shared = shared_, every] {
+    bool failing = false;
+    while (true) {
+      absl::Status s = RefreshShared(*shared);
+      absl::MutexLock lock(&shared->mu);
+      if (!s.ok() && !failing && !shared->stopping) {
+        DR_LOG(WARNING) << "datarund: ingest lag metric: " << s;
+      }
+      failing = !s.ok();
+      shared->mu.AwaitWithTimeout(absl::Condition(&shared->stopping), every);
+      if (shared->stopping) break;
+    }
+    absl::MutexLock lock(&shared->mu);
+    shared->done = true;
+  });
+}
+
+void LagMonitor::Stop(absl::Duration stop_wait) {
+  bool done = true;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->stopping = true;
+    if (thread_.joinable()) {
+      done = shared_->mu.AwaitWithTimeout(absl::Condition(&shared_->done),
+                                          stop_wait);
+    }
+  }
+  if (!thread_.joinable()) return;
+  if (done) {
+    thread_.join();
+  } else {
+    DR_LOG(WARNING) << "datarund: ingest lag refresh still waiting for the "
+                       "broker after "
+                    << stop_wait << "; not waiting for it";
+    thread_.detach();
+  }
 }
 
 }  // namespace datarun::daemon

@@ -155,6 +155,11 @@ absl::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
   db_options.max_open_files = 4096;
   db_options.keep_log_file_num = 3;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  if (options.statistics) {
+    db_options.statistics = rocksdb::CreateDBStatistics();
+    db_options.statistics->set_stats_level(
+        rocksdb::StatsLevel::kExceptHistogramOrTimers);
+  }
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
@@ -222,6 +227,8 @@ RocksDbStateStore::~RocksDbStateStore() {
   if (!db_) return;
   {
     // Iterators must go before their column family and the DB.
+  store->cache_ = cache;
+  store->statistics_ = db_options.statistics;
     absl::MutexLock lock(&iterators_mu_);
     idle_iterators_.clear();
   }
@@ -238,6 +245,30 @@ struct WriteFields {
   uint64_t version;
   bool is_delete;
 };
+
+StorageStats RocksDbStateStore::Storage() const {
+  StorageStats st;
+  for (auto* h : handles_) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(h, "rocksdb.estimate-live-data-size", &v)) {
+      st.live_data_bytes += v;
+    }
+    if (db_->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) {
+      st.sst_files_bytes += v;
+    }
+    if (db_->GetIntProperty(h, "rocksdb.cur-size-all-mem-tables", &v)) {
+      st.memtable_bytes += v;
+    }
+  }
+  st.block_cache_usage_bytes = cache_->GetUsage();
+  st.block_cache_capacity_bytes = cache_->GetCapacity();
+  if (statistics_ != nullptr) {
+    st.block_cache_hits = statistics_->getTickerCount(rocksdb::BLOCK_CACHE_HIT);
+    st.block_cache_misses =
+        statistics_->getTickerCount(rocksdb::BLOCK_CACHE_MISS);
+  }
+  return st;
+}
 
 WriteFields FieldsOf(const RecordWrite& w) {
   if (!w.bytes.empty()) {

@@ -30,7 +30,9 @@
 #include "absl/synchronization/mutex.h"
 #include "exchange/state/key_codec.h"
 #include "exchange/state/state_store.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/db.h"
+#include "rocksdb/statistics.h"
 
 namespace datarun::state {
 
@@ -53,6 +55,22 @@ struct RocksDbStateOptions {
   // flushing), within write_buffer_bytes. 32 MiB: +27% process CPU per
   // record at 2M records (more compaction), 96 MiB: no gain.
   size_t records_write_buffer_bytes = size_t{64} << 20;
+  // rocksdb::Statistics at kExceptHistogramOrTimers (tickers only), for the
+  // block cache hit and miss counts in Storage() (datarund's /metrics).
+  bool statistics = true;
+};
+
+// Size and cache figures of the store, for /metrics (Storage()).
+struct StorageStats {
+  uint64_t live_data_bytes = 0;  // rocksdb.estimate-live-data-size, all CFs
+  uint64_t sst_files_bytes = 0;  // rocksdb.total-sst-files-size, all CFs
+  uint64_t memtable_bytes = 0;   // rocksdb.cur-size-all-mem-tables, all CFs
+  uint64_t block_cache_usage_bytes = 0;  // includes charged memtables
+  uint64_t block_cache_capacity_bytes = 0;
+  // Lookups of data, index and filter blocks since Open (0 without
+  // RocksDbStateOptions::statistics).
+  uint64_t block_cache_hits = 0;
+  uint64_t block_cache_misses = 0;
 };
 
 class RocksDbStateStore : public StateStore {
@@ -106,11 +124,16 @@ class RocksDbStateStore : public StateStore {
 
   rocksdb::DB* db() { return db_.get(); }
 
+  // Reads a few DB properties and tickers; cheap (no I/O), any thread.
+  StorageStats Storage() const;
+
  private:
   RocksDbStateStore() = default;
 
   RocksDbStateOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
+  std::shared_ptr<rocksdb::Cache> cache_;
+  std::shared_ptr<rocksdb::Statistics> statistics_;  // null: off
   // Owned by db_; destroyed before it in the destructor.
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* records_ = nullptr;

@@ -103,22 +103,48 @@ AckCallback AuditLog::Notify(std::shared_ptr<Ack> ack) {
 
 absl::StatusOr<ChainLink> AuditLog::Record(int32_t partition,
                                            AuditEvent event) {
+  ChainLink link;
+  RETURN_IF_ERROR(AppendTo(partition, &event, &link));
+  return link;
+}
+
+absl::StatusOr<AuditLog::LinkId> AuditLog::Append(int32_t partition,
+                                                  AuditEvent* event) {
+  // Its strings keep their capacity from one append to the next; the sink
+  // copies or serializes the link during Write.
+  thread_local ChainLink link;
+  RETURN_IF_ERROR(AppendTo(partition, event, &link));
+  return LinkId{partition, link.sequence()};
+}
+
+absl::Status AuditLog::AppendTo(int32_t partition, AuditEvent* event,
+                                ChainLink* link) {
   Chain* chain = GetChain(partition);
   auto ack = std::make_shared<Ack>();
-  ChainLink link;
   {
     absl::MutexLock lock(&chain->mu);
     if (!chain->broken.ok()) return chain->broken;
     if (!chain->loaded) RETURN_IF_ERROR(LoadLocked(partition, chain));
     const uint64_t sequence = chain->next_sequence;
-    event.set_event_id(absl::StrCat(partition, "-", sequence));
-    link =
-        MakeLink(partition, sequence, chain->head, event.SerializeAsString());
-    chain->head = link.event_hash();
+    event->set_event_id(absl::StrCat(partition, "-", sequence));
+    // MakeLink's link, built in place: no copy of the event bytes, the
+    // hashes written into the strings' existing buffers.
+    std::string* bytes = link->mutable_event_bytes();
+    if (!event->SerializeToString(bytes)) {
+      return absl::InternalError(absl::StrCat(
+          "audit event of partition ", partition, " does not serialize"));
+    }
+    link->set_partition(partition);
+    link->set_sequence(sequence);
+    link->mutable_prev_hash()->assign(chain->head);
+    char hash[kHashSize];
+    ChainHashTo(chain->head, *bytes, hash);
+    link->mutable_event_hash()->assign(hash, kHashSize);
+    chain->head.assign(hash, kHashSize);
     chain->next_sequence = sequence + 1;
     chain->appended = true;
     chain->unsealed = true;
-    sink_->Write(link, Notify(ack));
+    sink_->Write(*link, Notify(ack));
     if (signer_ != nullptr && options_.checkpoint_every > 0 &&
         chain->next_sequence % options_.checkpoint_every == 0) {
       // A failed checkpoint only delays sealing; the chain stays valid.
@@ -129,7 +155,7 @@ absl::StatusOr<ChainLink> AuditLog::Record(int32_t partition,
   absl::Status status;
   if (!ack->done.WaitForNotificationWithTimeout(options_.ack_timeout)) {
     status = absl::DeadlineExceededError(
-        absl::StrCat("audit link ", link.sequence(), " of partition ",
+        absl::StrCat("audit link ", link->sequence(), " of partition ",
                      partition, " not acknowledged within ",
                      absl::FormatDuration(options_.ack_timeout)));
   } else {
@@ -140,13 +166,13 @@ absl::StatusOr<ChainLink> AuditLog::Record(int32_t partition,
     if (chain->broken.ok()) {
       chain->broken = absl::FailedPreconditionError(
           absl::StrCat("audit chain of partition ", partition,
-                       " stopped at sequence ", link.sequence(), " (",
+                       " stopped at sequence ", link->sequence(), " (",
                        status.message(), "); resume it from dr.audit"));
     }
     return absl::UnavailableError(absl::StrCat(
         "audit event not acknowledged, response withheld: ", status.message()));
   }
-  return link;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<SealedCheckpoint> AuditLog::SealLocked(

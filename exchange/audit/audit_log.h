@@ -77,6 +77,19 @@ class AuditLog {
   absl::StatusOr<datarun::v1::ChainLink> Record(int32_t partition,
                                                 datarun::v1::AuditEvent event);
 
+  // Where an acknowledged link sits in its chain.
+  struct LinkId {
+    int32_t partition = 0;
+    uint64_t sequence = 0;
+  };
+  // Record for the resolver's hot path: the same link, chain bytes and
+  // acknowledgement, but `event` (left with its event_id set) stays the
+  // caller's, so a caller may reuse one event across requests, and the link
+  // is built in a buffer of the calling thread and not returned. The sink
+  // must not keep a reference to the link past Write (AuditSink's contract).
+  absl::StatusOr<LinkId> Append(int32_t partition,
+                                datarun::v1::AuditEvent* event);
+
   // Seals the partition's current head now (and stores it as chain head).
   // FailedPrecondition when there is no signer or the chain is empty.
   absl::StatusOr<datarun::v1::SealedCheckpoint> Checkpoint(int32_t partition);
@@ -117,6 +130,9 @@ class AuditLog {
 
   struct Ack;
   static AckCallback Notify(std::shared_ptr<Ack> ack);
+  // Record and Append: fills `link` (a fresh or a reused message).
+  absl::Status AppendTo(int32_t partition, datarun::v1::AuditEvent* event,
+                        datarun::v1::ChainLink* link);
   Chain* GetChain(int32_t partition);
   absl::Status LoadLocked(int32_t partition, Chain* chain)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(chain->mu);

@@ -274,6 +274,46 @@ TEST(AuditLog, ConcurrentAppendsFormOneChainPerPartition) {
   EXPECT_EQ(p0.size(), 400u);
 }
 
+// The resolver appends one reused event per thread; the links must be
+// byte for byte those Record makes of fresh events, and the chain verify.
+TEST(AuditLog, AppendOfAReusedEventMakesTheLinksRecordMakes) {
+  MemoryAuditSink by_record, by_append;
+  AuditLog record_log(&by_record, nullptr, nullptr);
+  AuditLog append_log(&by_append, nullptr, nullptr);
+  AuditEvent reused;
+  for (int i = 0; i < 6; ++i) {
+    // Varying shapes, so a field left over from the previous use would show.
+    AuditEvent e = Event(i, i % 2 ? kSubjectA : kSubjectB);
+    if (i % 3 == 0) e.mutable_on_behalf_of()->set_id(kSubjectB);
+    if (i % 2 == 0) e.add_consent_exempt_classes("real_estate_title");
+    for (int k = 0; k < i % 3; ++k) e.mutable_disclosed(0)->add_fields("x");
+    auto want = record_log.Record(3, e);
+    ASSERT_TRUE(want.ok()) << want.status();
+    reused.Clear();
+    reused.CopyFrom(e);
+    auto got = append_log.Append(3, &reused);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->partition, 3);
+    EXPECT_EQ(got->sequence, want->sequence());
+    EXPECT_EQ(reused.event_id(), absl::StrCat("3-", i));
+  }
+  const std::vector<ChainLink> a = by_record.links(), b = by_append.links();
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(b[i].SerializeAsString(), a[i].SerializeAsString()) << i;
+  }
+  seal::SealKeyring keyring;
+  EXPECT_TRUE(VerifyChain(3, b, {}, keyring).ok());
+  // A refused write stops the chain for Append as for Record.
+  by_append.Fail(absl::UnavailableError("broker down"));
+  EXPECT_EQ(append_log.Append(3, &reused).status().code(),
+            absl::StatusCode::kUnavailable);
+  by_append.Fail(absl::OkStatus());
+  EXPECT_EQ(append_log.Append(3, &reused).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(AuditLog, ResumeContinuesAnExistingChain) {
   MemoryAuditSink sink;
   {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -373,6 +374,41 @@ TEST_F(ResolverTest, AuditChainsPerPartitionVerify) {
     total += parts[p].size();
   }
   EXPECT_EQ(total, 6u);
+}
+
+// Handle reuses one set of per-subject buffers (audit event, profile bytes)
+// per thread: a request must leave nothing behind for the next. The same
+// mixed sequence handled on one thread and each request on a fresh thread
+// gives the same responses and the same audit chain bytes.
+TEST_F(ResolverTest, ReusedBuffersLeaveNothingForTheNextRequest) {
+  std::vector<QueryRequest> requests = {
+      Request("test_open_matter", datarun::v1::QUERY_KIND_PROFILE, {a_, b_}),
+      Request("test_open_matter", datarun::v1::QUERY_KIND_PROFILE, {d_}),
+      Request("test_open_matter", datarun::v1::QUERY_KIND_PROFILE, {a_},
+              "taxation"),
+      VerifyRequest("owns_vehicle", c_),
+      Request("test_consent_matter", datarun::v1::QUERY_KIND_PROFILE, {a_}),
+      Request("test_open_matter", datarun::v1::QUERY_KIND_PROFILE, {c_}),
+  };
+  audit::MemoryAuditSink fresh_sink;
+  audit::AuditLog fresh_audit(&fresh_sink, nullptr, nullptr);
+  ResolverOptions ro;
+  ro.clock = [] { return kNow; };
+  Resolver fresh(fixture_->policy(), *store_, fresh_audit, TestPartition, ro);
+  for (const QueryRequest& q : requests) {
+    QueryResponse reused = Handle(q);
+    absl::StatusOr<QueryResponse> alone;
+    std::thread([&] { alone = fresh.Handle(q); }).join();
+    ASSERT_TRUE(alone.ok()) << alone.status();
+    EXPECT_EQ(reused.SerializeAsString(), alone->SerializeAsString())
+        << q.ShortDebugString();
+  }
+  const auto got = sink_.links(), want = fresh_sink.links();
+  ASSERT_EQ(got.size(), 7u);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].SerializeAsString(), want[i].SerializeAsString()) << i;
+  }
 }
 
 }  // namespace

@@ -56,6 +56,9 @@ ABSL_FLAG(double, seconds, 5, "measuring time per phase");
 ABSL_FLAG(int, partitions, 8, "state partitions");
 ABSL_FLAG(bool, signed_phase, true,
           "also measure with per-request Ed25519 signature verification");
+ABSL_FLAG(bool, cache_stats, false,
+          "count block cache hits and misses per phase (RocksDB statistics "
+          "tickers: a little CPU on every block lookup, so off by default)");
 ABSL_FLAG(std::string, dir, "", "state directory (default: a new one in /tmp)");
 ABSL_FLAG(std::string, base_catalog, "exchange/catalog/zhejiang.textproto",
           "base catalog");
@@ -129,6 +132,31 @@ Phase Measure(int threads, double seconds, Op op) {
   return p;
 }
 
+// What the store holds and how much of it the block cache holds, and the
+// cache's hits and misses since `before` (with --cache_stats): a "cached
+// Get" reference means little if the data blocks do not fit.
+void PrintStorage(const char* when,
+                  const datarun::state::RocksDbStateStore& store,
+                  datarun::state::StorageStats* before) {
+  const datarun::state::StorageStats st = store.Storage();
+  const uint64_t hits = st.block_cache_hits - before->block_cache_hits;
+  const uint64_t misses = st.block_cache_misses - before->block_cache_misses;
+  printf(
+      "storage %s: sst %.0f MiB, memtables %.0f MiB, block cache %.0f of "
+      "%.0f MiB",
+      when, st.sst_files_bytes / 1048576.0, st.memtable_bytes / 1048576.0,
+      st.block_cache_usage_bytes / 1048576.0,
+      st.block_cache_capacity_bytes / 1048576.0);
+  if (hits + misses > 0) {
+    printf(", %llu hits, %llu misses (%.2f%% misses)",
+           static_cast<unsigned long long>(hits),
+           static_cast<unsigned long long>(misses),
+           100.0 * misses / (hits + misses));
+  }
+  printf("\n");
+  *before = st;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -200,6 +228,7 @@ int main(int argc, char** argv) {
   so.dir = dir;
   so.sync = false;
   so.block_cache_bytes = size_t{1} << 30;
+  so.statistics = absl::GetFlag(FLAGS_cache_stats);
   auto store = datarun::state::RocksDbStateStore::Open(so);
   Die(store.status(), "open");
   const absl::Time load_start = absl::Now();
@@ -329,6 +358,8 @@ int main(int argc, char** argv) {
   }
   printf("warm-up: %d Gets in %.1f s\n", n,
          absl::ToDoubleSeconds(absl::Now() - warm));
+  datarun::state::StorageStats seen;
+  PrintStorage("after warm-up", **store, &seen);
 
   auto rnd = [n](int t, uint64_t i) {
     uint64_t x = (i + 1) * 0x9E3779B97F4A7C15ull + t * 0xBF58476D1CE4E5B9ull;
@@ -349,6 +380,7 @@ int main(int argc, char** argv) {
       "raw StateStore::Get (RocksDB cached get + Record parse): %.0f/s  "
       "p50 %.1f us  p99 %.1f us  cpu %.1f us/op\n",
       raw.per_s, raw.p50_us, raw.p99_us, raw_phase.cpu_us_per_op);
+  PrintStorage("raw Get phase", **store, &seen);
 
   const Phase scan_phase = Measure(threads, seconds, [&](int t, uint64_t i) {
     const int k = rnd(t, i);
@@ -361,6 +393,7 @@ int main(int argc, char** argv) {
       "raw StateStore::Profile (one prefix scan + Record parse): %.0f/s  "
       "p50 %.1f us  p99 %.1f us  cpu %.1f us/op\n",
       scan.per_s, scan.p50_us, scan.p99_us, scan_phase.cpu_us_per_op);
+  PrintStorage("raw Profile phase", **store, &seen);
 
   CountingSink sink;
   datarun::audit::AuditLogOptions ao;
@@ -430,6 +463,7 @@ int main(int argc, char** argv) {
       profile.per_s, profile.p50_us, profile.p99_us, profile_cpu_us,
       static_cast<double>(disclosed) / profile.n,
       static_cast<unsigned long long>(sink.count()));
+  PrintStorage("resolver profile phases", **store, &seen);
 
   Result signed_profile;
   double signed_cpu_us = 0;

@@ -147,27 +147,39 @@ StateMetrics::StateMetrics(prometheus::Registry& registry,
          &records.Add({{"department", d}, {"outcome", "stale"}}),
          &records.Add({{"department", d}, {"outcome", "rejected"}})});
   }
-  auto gauge = [&registry](const char* name, const char* help) {
-    return &prometheus::BuildGauge()
-                .Name(name)
-                .Help(help)
-                .Register(registry)
-                .Add({});
-  };
-  live_bytes_ = gauge("datarun_state_live_bytes",
-                      "RocksDB estimate of the live data size, all column "
-                      "families (rocksdb.estimate-live-data-size)");
-  sst_bytes_ = gauge("datarun_state_sst_files_bytes",
-                     "Size of the state's table files on disk, all column "
-                     "families (rocksdb.total-sst-files-size)");
-  memtable_bytes_ = gauge("datarun_state_memtable_bytes",
-                          "Memtables of all column families "
-                          "(rocksdb.cur-size-all-mem-tables)");
-  cache_usage_ = gauge("datarun_state_block_cache_usage_bytes",
-                       "Block cache in use, including the memtables charged "
-                       "to it");
-  cache_capacity_ = gauge("datarun_state_block_cache_capacity_bytes",
-                          "Block cache capacity (--block_cache_mb)");
+  live_bytes_ = &prometheus::BuildGauge()
+                     .Name("datarun_state_live_bytes")
+                     .Help(
+                         "RocksDB estimate of the live data size, all column "
+                         "families (rocksdb.estimate-live-data-size)")
+                     .Register(registry)
+                     .Add({});
+  sst_bytes_ = &prometheus::BuildGauge()
+                    .Name("datarun_state_sst_files_bytes")
+                    .Help(
+                        "Size of the state's table files on disk, all column "
+                        "families (rocksdb.total-sst-files-size)")
+                    .Register(registry)
+                    .Add({});
+  memtable_bytes_ = &prometheus::BuildGauge()
+                         .Name("datarun_state_memtable_bytes")
+                         .Help(
+                             "Memtables of all column families "
+                             "(rocksdb.cur-size-all-mem-tables)")
+                         .Register(registry)
+                         .Add({});
+  cache_usage_ = &prometheus::BuildGauge()
+                      .Name("datarun_state_block_cache_usage_bytes")
+                      .Help(
+                          "Block cache in use, including the memtables charged "
+                          "to it")
+                      .Register(registry)
+                      .Add({});
+  cache_capacity_ = &prometheus::BuildGauge()
+                         .Name("datarun_state_block_cache_capacity_bytes")
+                         .Help("Block cache capacity (--block_cache_mb)")
+                         .Register(registry)
+                         .Add({});
   cache_hits_ = &prometheus::BuildCounter()
                      .Name("datarun_state_block_cache_hits_total")
                      .Help("Block cache lookups that found the block")

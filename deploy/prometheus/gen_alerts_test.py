@@ -120,6 +120,44 @@ tests.append({'interval': '1m', 'input_series':
     {'eval_time': '20m', 'alertname': 'DatarunQueryLatencyHigh', 'exp_alerts': [exp('DatarunQueryLatencyHigh', {'instance': A})]},
     {'eval_time': '13m', 'alertname': 'DatarunQueryErrors', 'exp_alerts': []},
     {'eval_time': '20m', 'alertname': 'DatarunQueryErrors', 'exp_alerts': [exp('DatarunQueryErrors', {'instance': A})]}]})
+# 11. ingest lag: dept_a 20000 behind and growing 500/min fires once it has held for 15m;
+# dept_b 50000 behind but shrinking (catching up) and dept_c growing below
+# 10000 do not. Summed over instances.
+def lag(instance, dept, values):
+    return {'series': f'datarun_ingest_lag_records{{job="datarund",instance="{instance}",department="{dept}"}}', 'values': values}
+tests.append({'interval': '1m', 'input_series': [
+    lag(A, 'dept_a', '10000+250x60'), lag('b:9464', 'dept_a', '10000+250x60'),
+    lag(A, 'dept_b', '50000-500x60'),
+    lag(A, 'dept_c', '0+100x60')],
+  'alert_rule_test': [
+    {'eval_time': '12m', 'alertname': 'DatarunIngestLagGrowing', 'exp_alerts': []},
+    {'eval_time': '40m', 'alertname': 'DatarunIngestLagGrowing', 'exp_alerts': [exp('DatarunIngestLagGrowing', {'department': 'dept_a'})]}]})
+# 12. sealing: partition 0 seals every 1000 links (never 2000 behind);
+# partition 1's checkpoints stop at 900 while its chain grows 100/min, so it
+# fires 10m after the gap passes 2000 (at 21m); partition 2 was never sealed
+# (-1) and has 500 links: silent. The checkpoint of partition 1 on a second
+# instance that owned it earlier (older) does not hide it.
+def chain(instance, p, values):
+    return {'series': f'datarun_audit_chain_sequence{{job="datarund",instance="{instance}",partition="{p}"}}', 'values': values}
+def cp(instance, p, values):
+    return {'series': f'datarun_audit_checkpoint_sequence{{job="datarund",instance="{instance}",partition="{p}"}}', 'values': values}
+tests.append({'interval': '1m', 'input_series': [
+    chain(A, 0, '0+100x60'), cp(A, 0, ' '.join(str((i * 100 // 1000) * 1000 - 1) for i in range(61))),
+    chain(A, 1, '1000+100x60'), cp(A, 1, '900x60'), cp('b:9464', 1, '500x60'),
+    chain(A, 2, '500x60'), cp(A, 2, '-1x60')],
+  'alert_rule_test': [
+    {'eval_time': '25m', 'alertname': 'DatarunAuditSealingStopped', 'exp_alerts': []},
+    {'eval_time': '35m', 'alertname': 'DatarunAuditSealingStopped', 'exp_alerts': [exp('DatarunAuditSealingStopped', {'partition': '1'})]}]})
+# 13. block cache: a at 30% hits over 1000 lookups/s fires after 30m; b at
+# 90% and c at 10% of only 10 lookups/s do not.
+def cache(instance, hits, misses):
+    return [{'series': f'datarun_state_block_cache_hits_total{{job="datarund",instance="{instance}"}}', 'values': f'0+{hits * 60}x90'},
+            {'series': f'datarun_state_block_cache_misses_total{{job="datarund",instance="{instance}"}}', 'values': f'0+{misses * 60}x90'}]
+tests.append({'interval': '1m', 'input_series':
+    cache(A, 300, 700) + cache('b:9464', 900, 100) + cache('c:9464', 1, 9),
+  'alert_rule_test': [
+    {'eval_time': '25m', 'alertname': 'DatarunBlockCacheHitRateLow', 'exp_alerts': []},
+    {'eval_time': '70m', 'alertname': 'DatarunBlockCacheHitRateLow', 'exp_alerts': [exp('DatarunBlockCacheHitRateLow', {'instance': A})]}]})
 head = (# promtool unit tests of alerts.yml: each alert fires on the series that\n'
         '# should trigger it (after its for:) and stays silent on the ones that\n'
         '# should not. Run: promtool test rules alerts_test.yml\n')

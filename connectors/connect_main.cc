@@ -183,10 +183,14 @@ absl::Status Main(int* exit_code) {
     }
     return broker.status();
   }
+  // Declared before the producer, which reports to it until destroyed.
+  datarun::connectors::PipelineDeliveries deliveries;
   datarun::broker::ProducerOptions po;
   po.client_id = absl::StrCat("datarun-connect-", config.department());
+  po.delivery_sink = &deliveries;
   ASSIGN_OR_RETURN(auto producer, (*broker)->NewProducer(po));
   datarun::connectors::PipelineOptions options;
+  options.deliveries = &deliveries;
   options.max_rows_per_second = config.max_rows_per_second();
   if (config.commit_interval_ms() > 0) {
     options.commit_interval = absl::Milliseconds(config.commit_interval_ms());

@@ -1,5 +1,7 @@
 #include "connectors/mapping.h"
 
+#include <time.h>
+
 #include <cctype>
 #include <fstream>
 #include <limits>
@@ -53,15 +55,25 @@ bool Reject(absl::string_view reason, std::string detail,
   return false;
 }
 
+// "Now" for the birth-date check of citizen ids (not after today in China),
+// which needs a day, not a nanosecond: the kernel's coarse clock (a
+// memory read, a few ms behind at most) instead of a precise clock_gettime
+// per row, which cost ~9% of the mapping thread.
+absl::Time CoarseNow() {
+  timespec ts;
+  if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0) return absl::Now();
+  return absl::TimeFromTimespec(ts);
+}
+
 absl::StatusOr<subject::SubjectId> ParseSubjectOfKind(
     datarun::v1::SubjectKind kind, absl::string_view text) {
   switch (kind) {
     case datarun::v1::SUBJECT_KIND_CITIZEN:
-      return subject::ParseCitizenId(text);
+      return subject::ParseCitizenId(text, CoarseNow());
     case datarun::v1::SUBJECT_KIND_LEGAL_PERSON:
       return subject::ParseCreditCode(text);
     default:
-      return subject::ParseSubjectId(text);
+      return subject::ParseSubjectId(text, CoarseNow());
   }
 }
 
@@ -563,7 +575,7 @@ bool Mapper::Convert(const Field& field, absl::string_view text, Value* value,
       return true;
     }
     case Kind::kSubject: {
-      auto id = subject::ParseSubjectId(text);
+      auto id = subject::ParseSubjectId(text, CoarseNow());
       if (!id.ok()) {
         return Reject(kReasonBadSubject,
                       absl::StrCat("column '", field.column,

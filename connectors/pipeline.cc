@@ -4,9 +4,11 @@
 
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "absl/types/span.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 
@@ -16,6 +18,20 @@ namespace {
 broker::Headers DataHeaders(const Mapper& mapper) {
   return {{"dr-payload-type", mapper.payload_type()},
           {"dr-catalog-version", mapper.catalog_version()}};
+}
+
+std::vector<broker::RecordHeader> HeaderViews(const broker::Headers& headers) {
+  std::vector<broker::RecordHeader> views;
+  views.reserve(headers.size());
+  for (const auto& [name, value] : headers) views.push_back({name, value});
+  return views;
+}
+
+// Deliveries of one producer never run concurrently, so the counters have
+// one writer at a time: a load and a store, no read-modify-write per row.
+void Bump(std::atomic<uint64_t>& counter) {
+  counter.store(counter.load(std::memory_order_relaxed) + 1,
+                std::memory_order_relaxed);
 }
 
 prometheus::Family<prometheus::Counter>& RowsFamily(
@@ -46,6 +62,7 @@ Pipeline::Pipeline(Source* source, const Mapper* mapper,
       producer_(producer),
       options_(options),
       data_headers_(DataHeaders(*mapper)),
+      data_record_headers_(HeaderViews(data_headers_)),
       window_size_(PowerOfTwoAtLeast(options_.max_in_flight)),
       window_(new Pending[window_size_]),
       rows_family_(RowsFamily(registry)),
@@ -61,7 +78,24 @@ Pipeline::Pipeline(Source* source, const Mapper* mapper,
                          .Name("datarun_connector_delivery_failures_total")
                          .Help("Records whose delivery failed for good")
                          .Register(registry)
-                         .Add({{"topic", mapper->topic()}})) {}
+                         .Add({{"topic", mapper->topic()}})) {
+  if (options_.deliveries != nullptr) {
+    options_.deliveries->pipeline_.store(this, std::memory_order_release);
+  }
+}
+
+Pipeline::~Pipeline() {
+  if (options_.deliveries != nullptr) {
+    options_.deliveries->pipeline_.store(nullptr, std::memory_order_release);
+  }
+}
+
+void PipelineDeliveries::OnDelivery(void* opaque, absl::string_view, int32_t,
+                                    int64_t, const absl::Status& status) {
+  Pipeline* pipeline = pipeline_.load(std::memory_order_acquire);
+  if (pipeline == nullptr) return;  // outlived its pipeline: nobody waits
+  pipeline->OnDelivered(reinterpret_cast<uintptr_t>(opaque), status);
+}
 
 PipelineCounters Pipeline::counters() const {
   PipelineCounters c;
@@ -74,26 +108,26 @@ PipelineCounters Pipeline::counters() const {
   return c;
 }
 
-void Pipeline::OnDelivered(
-    uint64_t seq, bool dlq,
-    const absl::StatusOr<broker::DeliveryReport>& result) {
-  if (!result.ok()) {
-    failed_.fetch_add(1);
+void Pipeline::OnDelivered(uint64_t tag, const absl::Status& status) {
+  const uint64_t seq = tag >> 1;
+  const bool dlq = tag & 1;
+  if (!status.ok()) {
+    Bump(failed_);
     failed_metric_.Increment();
     absl::MutexLock lock(&failure_mu_);
     if (failure_.ok()) {
       failure_ = absl::Status(
-          result.status().code(),
+          status.code(),
           absl::StrCat("delivery to ",
                        dlq ? mapper_->dlq_topic() : mapper_->topic(),
-                       " failed: ", result.status().message()));
+                       " failed: ", status.message()));
       failed_flag_.store(true);
     }
     return;  // never marked done: the position cannot pass this row
   }
-  // The Prometheus counters follow at each commit (SyncMetrics): one
-  // atomic add per row here instead of a compare-and-swap loop on a double.
-  (dlq ? dlq_ : published_).fetch_add(1, std::memory_order_relaxed);
+  // The Prometheus counters follow at each commit (SyncMetrics) instead of
+  // a compare-and-swap loop on a double per row here.
+  Bump(dlq ? dlq_ : published_);
   Slot(seq).done.store(true, std::memory_order_release);
 }
 
@@ -104,23 +138,33 @@ absl::Status Pipeline::Failure() {
 }
 
 absl::Status Pipeline::Dispatch(const Outgoing& out) {
-  broker::OutgoingMessage m;
-  if (out.dlq) {
-    m.topic = mapper_->dlq_topic();
-    m.headers = &out.dlq_headers;
-  } else {
-    m.topic = mapper_->topic();
-    m.key = out.key;
-    m.headers = &data_headers_;
-  }
-  m.value = out.value;
-  // Two words, so std::function keeps it inline (no allocation per row).
   const uint64_t tag = (out.seq << 1) | (out.dlq ? 1 : 0);
-  auto callback = [this, tag](const absl::StatusOr<broker::DeliveryReport>& r) {
-    OnDelivered(tag >> 1, tag & 1, r);
-  };
+  broker::OutgoingRecord r;
+  broker::OutgoingMessage m;
+  const bool record = options_.deliveries != nullptr;
+  if (record) {
+    r.topic = out.dlq ? mapper_->dlq_topic() : mapper_->topic();
+    if (!out.dlq) r.key = out.key;
+    r.value = out.value;
+    r.headers = out.dlq ? absl::MakeConstSpan(out.dlq_record_headers)
+                        : absl::MakeConstSpan(data_record_headers_);
+  } else {
+    m.topic = out.dlq ? mapper_->dlq_topic() : mapper_->topic();
+    if (!out.dlq) m.key = out.key;
+    m.value = out.value;
+    m.headers = out.dlq ? &out.dlq_headers : &data_headers_;
+  }
   while (true) {
-    absl::Status s = producer_->Send(m, callback);
+    absl::Status s;
+    if (record) {
+      s = producer_->SendRecord(r, reinterpret_cast<void*>(tag));
+    } else {
+      // Two words, so std::function keeps it inline.
+      s = producer_->Send(
+          m, [this, tag](const absl::StatusOr<broker::DeliveryReport>& d) {
+            OnDelivered(tag, d.status());
+          });
+    }
     if (s.ok()) return s;
     if (s.code() != absl::StatusCode::kResourceExhausted) return s;
     // Queue full for max_block: the bus is slow or down; keep waiting,
@@ -171,6 +215,7 @@ absl::Status Pipeline::Prepare(const Row& row, Outgoing* out) {
       {"dr-dlq-source", row.location},     {"dr-dlq-position", row.position},
       {"dr-dlq-topic", mapper_->topic()},
   };
+  out->dlq_record_headers = HeaderViews(out->dlq_headers);
   return absl::OkStatus();
 }
 

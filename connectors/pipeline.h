@@ -12,11 +12,16 @@
 // Callers: the datarun-connect runner (Run) and tests (ProcessRow,
 // CommitAcknowledged, Drain).
 //
+// Records go through Producer::SendRecord when the pipeline is given a
+// PipelineDeliveries that is also the producer's delivery_sink (no
+// allocation, std::function or header vector per record); otherwise
+// through Send with a callback (producers made without the sink, tests).
+//
 // Thread-safety: Run / ProcessRow / CommitAcknowledged / Drain are called
-// from one thread. Delivery callbacks (the producer's thread) only set the
-// acknowledged flag of their row, count, and record a failure under a
-// mutex; the sender thread only reads queued records. counters() is safe
-// from any thread.
+// from one thread. Delivery callbacks (the producer's thread; one at a time)
+// only set the acknowledged flag of their row, count, and record a failure
+// under a mutex; the sender thread only reads queued records. counters() is
+// safe from any thread.
 #ifndef DATARUN_CONNECTORS_PIPELINE_H_
 #define DATARUN_CONNECTORS_PIPELINE_H_
 
@@ -39,6 +44,23 @@
 
 namespace datarun::connectors {
 
+class Pipeline;
+
+// The producer's DeliverySink for one Pipeline: the producer is made first
+// (ProducerOptions::delivery_sink = &deliveries), the pipeline second
+// (PipelineOptions::deliveries = &deliveries), and it forwards each
+// outcome to that pipeline. Must outlive the producer. Thread-safety: as a
+// DeliverySink (called on the producer's thread, one call at a time).
+class PipelineDeliveries final : public broker::DeliverySink {
+ public:
+  void OnDelivery(void* opaque, absl::string_view topic, int32_t partition,
+                  int64_t offset, const absl::Status& status) override;
+
+ private:
+  friend class Pipeline;
+  std::atomic<Pipeline*> pipeline_{nullptr};
+};
+
 struct PipelineOptions {
   // How often Run() commits the acknowledged position.
   absl::Duration commit_interval = absl::Milliseconds(500);
@@ -52,6 +74,10 @@ struct PipelineOptions {
   // two); more waits for acknowledgements. The producer's own queue
   // (queue.buffering.max.messages, 100,000 by default) bounds it as well.
   int max_in_flight = 1 << 17;
+  // When set, it must be the producer's ProducerOptions::delivery_sink:
+  // records are sent with SendRecord and acknowledged through it. Null:
+  // Send with a callback per record.
+  PipelineDeliveries* deliveries = nullptr;
 };
 
 struct PipelineCounters {
@@ -71,7 +97,7 @@ class Pipeline {
   // (the Kafka adapter's default).
   Pipeline(Source* source, const Mapper* mapper, broker::Producer* producer,
            prometheus::Registry& registry, PipelineOptions options = {});
-  ~Pipeline() = default;
+  ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
@@ -104,10 +130,12 @@ class Pipeline {
     std::string key;
     std::string value;
     broker::Headers dlq_headers;
+    std::vector<broker::RecordHeader> dlq_record_headers;  // views of those
   };
 
-  void OnDelivered(uint64_t seq, bool dlq,
-                   const absl::StatusOr<broker::DeliveryReport>& result);
+  friend class PipelineDeliveries;
+  // An outcome; `tag` is (seq << 1) | dlq. Producer's thread, one at a time.
+  void OnDelivered(uint64_t tag, const absl::Status& status);
   // Maps `row` into *out and enters it into the window (waits for room).
   absl::Status Prepare(const Row& row, Outgoing* out);
   absl::Status Dispatch(const Outgoing& out);
@@ -130,6 +158,8 @@ class Pipeline {
   broker::Producer* const producer_;
   const PipelineOptions options_;
   const broker::Headers data_headers_;
+  // The same two headers as views, for SendRecord.
+  const std::vector<broker::RecordHeader> data_record_headers_;
 
   // Rows not yet acknowledged: Slot(seq) for seq in
   // [base_seq_, next_seq_). When it is full the mapping thread waits for

@@ -64,7 +64,10 @@ std::string Header(const broker::Message& m, const std::string& name) {
   return "<none>";
 }
 
-class PipelineTest : public ::testing::Test {
+// Every test runs twice: records through Producer::SendRecord with the
+// pipeline's PipelineDeliveries as the producer's sink (what
+// datarun-connect does), and through Send with a callback per record.
+class PipelineTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     ASSERT_TRUE(broker_.CreateTopic(kData, 1).ok());
@@ -75,9 +78,16 @@ class PipelineTest : public ::testing::Test {
     auto mapper = Mapper::Create(mapping, Catalog(), "public_security");
     ASSERT_TRUE(mapper.ok()) << mapper.status();
     mapper_ = *std::move(mapper);
-    auto producer = broker_.NewProducer({});
+    broker::ProducerOptions producer_options;
+    if (GetParam()) producer_options.delivery_sink = &deliveries_;
+    auto producer = broker_.NewProducer(producer_options);
     ASSERT_TRUE(producer.ok());
     producer_ = *std::move(producer);
+  }
+  PipelineOptions Options() {
+    PipelineOptions options;
+    if (GetParam()) options.deliveries = &deliveries_;
+    return options;
   }
   Row MakeRow(int n, std::string sfzh, std::string type = "小型汽车",
               std::string date = "2020-01-01") {
@@ -95,13 +105,15 @@ class PipelineTest : public ::testing::Test {
 
   broker::FakeBroker broker_;
   std::unique_ptr<Mapper> mapper_;
+  PipelineDeliveries deliveries_;  // outlives producer_
   std::unique_ptr<broker::Producer> producer_;
   prometheus::Registry registry_;
 };
 
-TEST_F(PipelineTest, BadRowsGoToTheDlqWithReasonAndGoodRowsFlow) {
+TEST_P(PipelineTest, BadRowsGoToTheDlqWithReasonAndGoodRowsFlow) {
   FakeSource source;
-  Pipeline pipeline(&source, mapper_.get(), producer_.get(), registry_);
+  Pipeline pipeline(&source, mapper_.get(), producer_.get(), registry_,
+                    Options());
   std::string bad_id = Citizen(1);
   bad_id[10] = '3';  // month 13
   Row broken_csv = MakeRow(4, "");
@@ -180,9 +192,10 @@ TEST_F(PipelineTest, BadRowsGoToTheDlqWithReasonAndGoodRowsFlow) {
   EXPECT_EQ(dlq_rows, 6);
 }
 
-TEST_F(PipelineTest, PositionNeverPassesARowThatWasNotAcknowledged) {
+TEST_P(PipelineTest, PositionNeverPassesARowThatWasNotAcknowledged) {
   FakeSource source;
-  Pipeline pipeline(&source, mapper_.get(), producer_.get(), registry_);
+  Pipeline pipeline(&source, mapper_.get(), producer_.get(), registry_,
+                    Options());
   ASSERT_TRUE(pipeline.ProcessRow(MakeRow(1, Citizen(1))).ok());
   ASSERT_TRUE(pipeline.Drain().ok());
   ASSERT_EQ(source.commits().back(), "pos1");
@@ -199,8 +212,9 @@ TEST_F(PipelineTest, PositionNeverPassesARowThatWasNotAcknowledged) {
   EXPECT_FALSE(pipeline.ProcessRow(MakeRow(4, Citizen(4))).ok());
 }
 
-TEST_F(PipelineTest, RunPublishesADropDirectoryAndStopsWhenIdle) {
-  std::string dir = absl::StrCat(getenv("TEST_TMPDIR"), "/drop");
+TEST_P(PipelineTest, RunPublishesADropDirectoryAndStopsWhenIdle) {
+  std::string dir = absl::StrCat(getenv("TEST_TMPDIR"), "/drop-",
+                                 GetParam() ? "record" : "send");
   mkdir(dir.c_str(), 0755);
   std::string csv = "sfzh,plate,version,type,registered\n";
   for (int i = 1; i <= 300; ++i) {
@@ -212,7 +226,7 @@ TEST_F(PipelineTest, RunPublishesADropDirectoryAndStopsWhenIdle) {
   config.set_drop_dir(dir);
   auto source = FileSource::Create(config, v1::FORMAT_CSV);
   ASSERT_TRUE(source.ok());
-  PipelineOptions options;
+  PipelineOptions options = Options();
   options.commit_interval = absl::Milliseconds(10);
   Pipeline pipeline(source->get(), mapper_.get(), producer_.get(), registry_,
                     options);
@@ -224,6 +238,11 @@ TEST_F(PipelineTest, RunPublishesADropDirectoryAndStopsWhenIdle) {
   EXPECT_EQ(Header(dlq[0], "dr-dlq-source"), "a.csv:151");
   EXPECT_EQ(access((dir + "/.done/a.csv").c_str(), F_OK), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(SendPaths, PipelineTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "SendRecord" : "Send";
+                         });
 
 }  // namespace
 }  // namespace datarun::connectors

@@ -234,13 +234,19 @@ int main(int argc, char** argv) {
   broker::KafkaConfig kc;
   kc.bootstrap = (*cluster)->bootstrap();
   auto kafka = *broker::NewKafkaBroker(kc);
-  auto producer = *kafka->NewProducer({});
+  // As datarun-connect: the pipeline's deliveries are the producer's sink
+  // (SendRecord, no allocation per record in the adapter).
+  connectors::PipelineDeliveries deliveries;
+  broker::ProducerOptions producer_options;
+  producer_options.delivery_sink = &deliveries;
+  auto producer = *kafka->NewProducer(producer_options);
   connectors::v1::FileSourceConfig fc;
   fc.set_drop_dir(dir + "/drop");
   auto source = *connectors::FileSource::Create(fc, mapping.format());
   prometheus::Registry registry;
   connectors::PipelineOptions options;
   options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
+  options.deliveries = &deliveries;
   connectors::Pipeline pipeline(source.get(), mapper.get(), producer.get(),
                                 registry, options);
   std::atomic<bool> stop{false};

@@ -55,9 +55,11 @@ class QueryServerTest : public ::testing::Test {
   }
 
   void StartServer(std::function<Serving(int32_t)> serves,
-                   QueryMetrics* metrics = nullptr) {
+                   QueryMetrics* metrics = nullptr,
+                   QueryTrace* trace = nullptr) {
     QueryServerOptions o;
     o.metrics = metrics;
+    o.trace = trace;
     o.serves = std::move(serves);
     o.workers = 4;
     o.catch_up_wait = absl::Seconds(5);
@@ -227,6 +229,52 @@ TEST_F(QueryServerTest, NoResponseWithoutTheAuditAck) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(server_->counters().failed.load(), 1u);
   EXPECT_EQ(server_->counters().answered.load(), 0u);
+}
+
+TEST_F(QueryServerTest, TraceMarksEveryStageOfEachRequest) {
+  QueryTrace trace;
+  auto producer = broker_.NewProducer({});
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  // The audit link goes through the Kafka sink, which marks the audit
+  // stages of the request its worker thread is resolving.
+  KafkaAuditSink sink(producer->get(), kAuditTopic, &trace);
+  audit::AuditLog log(&sink, nullptr, nullptr);
+  resolver_ = std::make_unique<resolver::Resolver>(
+      fixture_->policy(), store_, log,
+      [](absl::string_view id) { return SubjectPartition(id, kPartitions); });
+  StartServer(nullptr, nullptr, &trace);
+  QueryClientOptions o;
+  o.department = kHrss;
+  o.signer = &fixture_->signer(kHrss);
+  o.trace = &trace;
+  auto client = QueryClient::Create(&broker_, o);
+  ASSERT_TRUE(client.ok()) << client.status();
+  for (int i = 0; i < 3; ++i) {
+    auto r = (*client)->Query(Request(CitizenId(i)), absl::Seconds(10));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->decision(), datarun::v1::DECISION_ALLOW);
+  }
+  // The server's response delivery report may trail the client's read.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (server_->counters().delivered.load() < 3 && absl::Now() < deadline)
+    absl::SleepFor(absl::Milliseconds(5));
+  const QueryTrace::Summary s = trace.Summarize();
+  EXPECT_EQ(s.complete, 3u) << trace.Format();
+  EXPECT_GT(s.total_p50_us, 0);
+  for (const auto& st : s.stages) {
+    // Every span but the response's ack (a side branch) is in order.
+    if (st.to != TraceStage::kResponseDelivered) {
+      EXPECT_GE(st.p50_us, 0)
+          << TraceStageName(st.from) << " -> " << TraceStageName(st.to);
+    }
+  }
+  // A link written outside a traced request marks nothing.
+  datarun::v1::ChainLink link;
+  link.set_partition(1);
+  sink.Write(link, [](absl::Status) {});
+  EXPECT_EQ(trace.Summarize().complete, 3u);
+  stop_ = true;
+  thread_.join();  // the log and sink go before TearDown
 }
 
 TEST(KafkaAuditSink, AcksOnDeliveryOnTheLinksPartition) {

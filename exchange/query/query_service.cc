@@ -10,11 +10,13 @@
 namespace datarun::query {
 
 std::vector<broker::TopicSpec> QueryTopics(const catalog::CatalogIndex& catalog,
-                                           int32_t partitions) {
+                                           int32_t partitions,
+                                           int32_t response_partitions) {
   std::vector<broker::TopicSpec> topics = {{kRequestTopic, partitions},
                                            {kAuditTopic, partitions}};
+  const int32_t rp = response_partitions > 0 ? response_partitions : partitions;
   for (const auto& d : catalog.catalog().departments())
-    topics.push_back({ResponseTopic(d.id()), partitions});
+    topics.push_back({ResponseTopic(d.id()), rp});
   return topics;
 }
 
@@ -45,6 +47,8 @@ absl::StatusOr<std::unique_ptr<QueryService>> QueryService::Create(
   po.client_id = absl::StrCat("datarund-audit-", options.instance_id);
   po.properties = {{"linger.ms", "1"}};
   for (const auto& [k, v] : options.producer_properties) po.properties[k] = v;
+  for (const auto& [k, v] : options.audit_producer_properties)
+    po.properties[k] = v;
   ASSIGN_OR_RETURN(s->audit_producer_, broker->NewProducer(po));
   s->sink_ = std::make_unique<KafkaAuditSink>(s->audit_producer_.get(),
                                               kAuditTopic, options.trace);

@@ -52,6 +52,9 @@ struct QueryServiceOptions {
   // audit producers.
   std::map<std::string, std::string> consumer_properties;
   std::map<std::string, std::string> producer_properties;
+  // Applied after producer_properties, to the audit producer only (its
+  // delivery report holds the worker: it is on every response's path).
+  std::map<std::string, std::string> audit_producer_properties;
   // Where the query metrics (query_metrics.h) are registered; not owned,
   // must outlive the service. Null: no metrics.
   prometheus::Registry* registry = nullptr;
@@ -62,8 +65,10 @@ struct QueryServiceOptions {
 
 // dr.query.req and dr.audit with `partitions`, dr.query.resp.<dept> for
 // every department of the catalog (same count; any would do).
+// `response_partitions` > 0 overrides the count of the response topics.
 std::vector<broker::TopicSpec> QueryTopics(const catalog::CatalogIndex& catalog,
-                                           int32_t partitions);
+                                           int32_t partitions,
+                                           int32_t response_partitions = 0);
 
 class QueryService {
  public:

@@ -50,6 +50,9 @@ ABSL_FLAG(int, subjects, 2000, "citizens published and queried");
 ABSL_FLAG(int, threads, 64, "closed-loop callers per phase");
 ABSL_FLAG(double, seconds, 5, "measuring time per phase");
 ABSL_FLAG(int, partitions, 4, "partitions of every topic");
+ABSL_FLAG(int, response_partitions, 0,
+          "partitions of the response topics, also of the echo's response "
+          "topic (0: --partitions)");
 ABSL_FLAG(int, workers, 32, "query server worker threads");
 ABSL_FLAG(int, fetch_wait_ms, 1,
           "fetch.wait.max.ms of every consumer (both phases)");
@@ -66,9 +69,24 @@ ABSL_FLAG(double, paced_rate, 0,
           "requests/s in total (the callers send on a fixed schedule; "
           "latency counts from the scheduled send, so falling behind shows "
           "as latency): p50/p99 at a load below saturation");
+ABSL_FLAG(bool, paced_after_closed, false,
+          "run each paced phase (bus and echo alike) after its closed loop "
+          "instead of before: the embedded cluster's fetch scans a "
+          "partition's retained message sets from the oldest (librdkafka "
+          "2.0.2 mock, no offset index), so a phase after the closed loop "
+          "reads topics holding its ~20k message sets");
 ABSL_FLAG(double, sign_linger_ms, 1,
           "batch mode: how long the client's signer waits for requests to "
           "join a batch (QueryClientOptions::sign_linger)");
+ABSL_FLAG(std::string, audit_producer_props, "",
+          "debug: extra properties of the exchange's audit producer only, "
+          "k=v;k=v (after --linger_ms)");
+ABSL_FLAG(std::string, server_props, "",
+          "debug: extra properties of the exchange's request consumer and "
+          "response producer, k=v;k=v");
+ABSL_FLAG(std::string, client_props, "",
+          "debug: extra properties of the QueryClient's producer and "
+          "consumer, k=v;k=v");
 ABSL_FLAG(bool, trace, false,
           "debug: timestamp every request at each stage (client send, "
           "request produce, server poll, worker, audit produce, audit ack, "
@@ -96,6 +114,23 @@ void Die(const absl::Status& st, const char* what) {
 
 using Result = datarun::bench::LoopResult;
 
+std::map<std::string, std::string> ParseProps(const std::string& flag) {
+  std::map<std::string, std::string> out;
+  for (absl::string_view kv : absl::StrSplit(flag, ';', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> p = absl::StrSplit(kv, '=');
+    out[p.first] = p.second;
+  }
+  return out;
+}
+
+// `extra` layered over `base`.
+std::map<std::string, std::string> Layer(
+    std::map<std::string, std::string> base,
+    const std::map<std::string, std::string>& extra) {
+  for (const auto& [k, v] : extra) base[k] = v;
+  return base;
+}
+
 // The reference: the same shape as a query without the exchange. Callers
 // produce to bench.echo.req keyed by a unique id; an echo loop consumes it
 // and produces the value to bench.echo.resp with the same key; a receiver
@@ -103,9 +138,13 @@ using Result = datarun::bench::LoopResult;
 // QueryClient and QueryServer (linger.ms=1, fetch.wait.max.ms=1).
 class RawEcho : public broker::RebalanceHandler {
  public:
+  // The echo loop answers every request with `reply` (a response's size).
   RawEcho(broker::Broker* b, std::map<std::string, std::string> consumer,
-          std::map<std::string, std::string> producer)
-      : broker_(b), consumer_props_(consumer), producer_props_(producer) {}
+          std::map<std::string, std::string> producer, std::string reply)
+      : broker_(b),
+        consumer_props_(consumer),
+        producer_props_(producer),
+        reply_(std::move(reply)) {}
   ~RawEcho() override {
     stop_ = true;
     for (auto& t : threads_) t.join();
@@ -171,7 +210,7 @@ class RawEcho : public broker::RebalanceHandler {
         broker::OutgoingMessage out;
         out.topic = "bench.echo.resp";
         out.key = m.key;
-        out.value = m.value;
+        out.value = reply_;
         producer_->Send(out, nullptr).IgnoreError();
       }
     }
@@ -192,6 +231,7 @@ class RawEcho : public broker::RebalanceHandler {
   broker::Broker* broker_;
   const std::map<std::string, std::string> consumer_props_;
   const std::map<std::string, std::string> producer_props_;
+  const std::string reply_;
   std::unique_ptr<broker::Producer> producer_;
   std::unique_ptr<broker::Consumer> echo_consumer_;
   std::unique_ptr<broker::Consumer> receiver_;
@@ -261,6 +301,8 @@ struct ModeResult {
   double raw_cpu_us = 0;
   Result paced;  // --paced_rate
   Result raw_paced;
+  double paced_cpu_us = 0;
+  double raw_paced_cpu_us = 0;
 };
 
 ModeResult RunMode(const std::string& mode,
@@ -275,6 +317,7 @@ ModeResult RunMode(const std::string& mode,
   o.state_dir = absl::StrCat(dir, "/state-", mode);
   o.partitions = absl::GetFlag(FLAGS_partitions);
   o.workers = absl::GetFlag(FLAGS_workers);
+  o.response_partitions = absl::GetFlag(FLAGS_response_partitions);
   o.checkpoint_every = 10000;
   std::unique_ptr<datarun::query::QueryTrace> trace;
   if (absl::GetFlag(FLAGS_trace)) {
@@ -285,8 +328,12 @@ ModeResult RunMode(const std::string& mode,
       {"fetch.wait.max.ms", absl::StrCat(absl::GetFlag(FLAGS_fetch_wait_ms))}};
   const std::map<std::string, std::string> producer_props = {
       {"linger.ms", absl::StrCat(absl::GetFlag(FLAGS_linger_ms))}};
-  o.consumer_properties = consumer_props;
-  o.producer_properties = producer_props;
+  const auto server_props = ParseProps(absl::GetFlag(FLAGS_server_props));
+  const auto client_props = ParseProps(absl::GetFlag(FLAGS_client_props));
+  o.consumer_properties = Layer(consumer_props, server_props);
+  o.producer_properties = Layer(producer_props, server_props);
+  o.audit_producer_properties =
+      ParseProps(absl::GetFlag(FLAGS_audit_producer_props));
   const absl::Time t0 = absl::Now();
   auto x = datarun::query::testing::BusExchange::Start(
       f.catalog(), sign ? f.policy() : unsigned_policy,
@@ -316,8 +363,8 @@ ModeResult RunMode(const std::string& mode,
   co.batch_signatures = mode == "batch";
   co.sign_linger =
       absl::Microseconds(1000 * absl::GetFlag(FLAGS_sign_linger_ms));
-  co.consumer_properties = consumer_props;
-  co.producer_properties = producer_props;
+  co.consumer_properties = Layer(consumer_props, client_props);
+  co.producer_properties = Layer(producer_props, client_props);
   co.trace = trace.get();
   auto client = datarun::query::QueryClient::Create((*x)->broker(), co);
   Die(client.status(), "client");
@@ -337,14 +384,43 @@ ModeResult RunMode(const std::string& mode,
   // Warm-up: connections, the gate's catch-up check, caches.
   datarun::bench::RunClosedLoops(threads, 1, query);
   const auto& sc = (*x)->server_counters();
+  const double rate = absl::GetFlag(FLAGS_paced_rate);
+  const bool paced_last = absl::GetFlag(FLAGS_paced_after_closed);
+  ModeResult out;
+  out.mode = mode;
+  auto run_paced = [&] {
+    if (rate <= 0) return;
+    if (trace != nullptr) trace->Clear();
+    const double cpu_p = ProcessCpuSeconds();
+    const uint64_t a0 = sc.answered.load(), q0 = sc.queued_us.load(),
+                   h0 = sc.handle_us.load();
+    out.paced = RunPaced(threads, rate, seconds, query);
+    out.paced_cpu_us = (ProcessCpuSeconds() - cpu_p) * 1e6 /
+                       std::max<uint64_t>(1, out.paced.n + out.paced.errors);
+    const double n = std::max<double>(1, sc.answered.load() - a0);
+    printf(
+        "[%s] paced: server mean %.2f ms send to worker, %.2f ms in the "
+        "resolver\n",
+        mode.c_str(), (sc.queued_us.load() - q0) / n / 1000,
+        (sc.handle_us.load() - h0) / n / 1000);
+    printf(
+        "[%s] paced at %.0f/s: %.0f/s answered, p50 %.2f ms p99 %.2f ms "
+        "(%llu errors), %.0f us CPU per query\n",
+        mode.c_str(), rate, out.paced.per_s, out.paced.p50_us / 1000,
+        out.paced.p99_us / 1000,
+        static_cast<unsigned long long>(out.paced.errors), out.paced_cpu_us);
+    if (trace != nullptr) {
+      printf("[%s] trace of the paced phase:\n%s", mode.c_str(),
+             trace->Format().c_str());
+    }
+  };
+  if (!paced_last) run_paced();
   const uint64_t answered0 = sc.answered.load();
   const uint64_t queued0 = sc.queued_us.load();
   const uint64_t handle0 = sc.handle_us.load();
   const auto& cs = (*client)->stats();
   const uint64_t signed0 = cs.signed_requests.load();
   const uint64_t sigs0 = cs.signatures.load();
-  ModeResult out;
-  out.mode = mode;
   if (trace != nullptr) trace->Clear();
   double cpu0 = ProcessCpuSeconds();
   out.bus = datarun::bench::RunClosedLoops(threads, seconds, query);
@@ -371,28 +447,7 @@ ModeResult RunMode(const std::string& mode,
            trace->Format().c_str());
     trace->Clear();
   }
-  const double rate = absl::GetFlag(FLAGS_paced_rate);
-  if (rate > 0) {
-    const uint64_t a0 = sc.answered.load(), q0 = sc.queued_us.load(),
-                   h0 = sc.handle_us.load();
-    out.paced = RunPaced(threads, rate, seconds, query);
-    const double n = std::max<double>(1, sc.answered.load() - a0);
-    printf(
-        "[%s] paced: server mean %.2f ms send to worker, %.2f ms in the "
-        "resolver\n",
-        mode.c_str(), (sc.queued_us.load() - q0) / n / 1000,
-        (sc.handle_us.load() - h0) / n / 1000);
-    printf(
-        "[%s] paced at %.0f/s: %.0f/s answered, p50 %.2f ms p99 %.2f ms "
-        "(%llu errors)\n",
-        mode.c_str(), rate, out.paced.per_s, out.paced.p50_us / 1000,
-        out.paced.p99_us / 1000,
-        static_cast<unsigned long long>(out.paced.errors));
-    if (trace != nullptr) {
-      printf("[%s] trace of the paced phase:\n%s", mode.c_str(),
-             trace->Format().c_str());
-    }
-  }
+  if (paced_last) run_paced();
   if (sign) {
     const uint64_t sigs = cs.signatures.load() - sigs0;
     printf(
@@ -405,25 +460,44 @@ ModeResult RunMode(const std::string& mode,
             : 0.0);
   }
 
-  Die((*x)->cluster().CreateTopics({"bench.echo.req", "bench.echo.resp"},
-                                   o.partitions),
+  // The echo's topics are shaped as dr.query.req and the response topic.
+  Die((*x)->cluster().CreateTopics({"bench.echo.req"}, o.partitions),
       "echo topics");
-  RawEcho echo((*x)->broker(), consumer_props, producer_props);
-  echo.Start();
-  // A value of a typical request's size.
+  Die((*x)->cluster().CreateTopics(
+          {"bench.echo.resp"},
+          o.response_partitions > 0 ? o.response_partitions : o.partitions),
+      "echo topics");
+  // Values of a signed request's and of a real response's size.
   QueryRequest sample = f.Request(
       kHrss, kMatter, datarun::v1::QUERY_KIND_PROFILE, {ids[0]}, absl::Now());
   const std::string value = sample.SerializeAsString();
+  QueryRequest probe = base;
+  probe.mutable_subjects(0)->set_id(ids[1]);
+  auto answer = (*client)->Query(std::move(probe), absl::Seconds(10));
+  Die(answer.status(), "probe query");
+  const std::string reply(answer->ByteSizeLong(), 'r');
+  printf("[%s] sizes: request %zu B, response %zu B (the echo sends both)\n",
+         mode.c_str(), value.size(), reply.size());
+  RawEcho echo((*x)->broker(), consumer_props, producer_props, reply);
+  echo.Start();
   auto raw = [&](int t, uint64_t i) {
     return echo.RoundTrip(absl::StrCat(t, "-", i), value);
   };
   datarun::bench::RunClosedLoops(threads, 1, raw);
-  if (rate > 0) {
+  auto run_raw_paced = [&] {
+    if (rate <= 0) return;
+    const double cpu_p = ProcessCpuSeconds();
     out.raw_paced = RunPaced(threads, rate, seconds, raw);
-    printf("[%s] raw echo paced at %.0f/s: %.0f/s, p50 %.2f ms p99 %.2f ms\n",
-           mode.c_str(), rate, out.raw_paced.per_s, out.raw_paced.p50_us / 1000,
-           out.raw_paced.p99_us / 1000);
-  }
+    out.raw_paced_cpu_us =
+        (ProcessCpuSeconds() - cpu_p) * 1e6 /
+        std::max<uint64_t>(1, out.raw_paced.n + out.raw_paced.errors);
+    printf(
+        "[%s] raw echo paced at %.0f/s: %.0f/s, p50 %.2f ms p99 %.2f ms, "
+        "%.0f us CPU per round trip\n",
+        mode.c_str(), rate, out.raw_paced.per_s, out.raw_paced.p50_us / 1000,
+        out.raw_paced.p99_us / 1000, out.raw_paced_cpu_us);
+  };
+  if (!paced_last) run_raw_paced();
   cpu0 = ProcessCpuSeconds();
   out.raw = datarun::bench::RunClosedLoops(threads, seconds, raw);
   out.raw_cpu_us = (ProcessCpuSeconds() - cpu0) * 1e6 /
@@ -433,6 +507,7 @@ ModeResult RunMode(const std::string& mode,
       "p99 %.2f ms (%llu errors)\n",
       mode.c_str(), out.raw.per_s, out.raw.p50_us / 1000, out.raw.p99_us / 1000,
       static_cast<unsigned long long>(out.raw.errors));
+  if (paced_last) run_raw_paced();
   fflush(stdout);
   return out;
 }
@@ -497,9 +572,11 @@ int main(int argc, char** argv) {
     if (r.paced.n > 0) {
       absl::StrAppendFormat(
           &line,
-          " %s_paced_per_s=%.0f %s_paced_p99_ms=%.2f %s_raw_paced_p99_ms=%.2f",
+          " %s_paced_per_s=%.0f %s_paced_p99_ms=%.2f %s_raw_paced_p99_ms=%.2f"
+          " %s_paced_cpu_us=%.0f %s_raw_paced_cpu_us=%.0f",
           r.mode, r.paced.per_s, r.mode, r.paced.p99_us / 1000, r.mode,
-          r.raw_paced.p99_us / 1000);
+          r.raw_paced.p99_us / 1000, r.mode, r.paced_cpu_us, r.mode,
+          r.raw_paced_cpu_us);
     }
   }
   absl::StrAppendFormat(&line, " threads=%d subjects=%d", threads,

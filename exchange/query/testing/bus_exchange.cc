@@ -48,7 +48,8 @@ absl::StatusOr<std::unique_ptr<BusExchange>> BusExchange::Start(
   for (const auto& d : catalog.catalog().departments())
     topics.push_back({absl::StrCat("dr.dlq.", d.id()), p});
   topics.push_back({"dr.dlq.unknown", p});
-  for (auto& t : QueryTopics(catalog, p)) topics.push_back(std::move(t));
+  for (auto& t : QueryTopics(catalog, p, x->options_.response_partitions))
+    topics.push_back(std::move(t));
   RETURN_IF_ERROR(
       x->cluster_->NewAdmin()->EnsureTopics(topics, absl::Seconds(30)));
 
@@ -83,6 +84,7 @@ absl::StatusOr<std::unique_ptr<BusExchange>> BusExchange::Start(
   for (const auto& [k, v] : x->options_.consumer_properties)
     qo.consumer_properties[k] = v;
   qo.producer_properties = x->options_.producer_properties;
+  qo.audit_producer_properties = x->options_.audit_producer_properties;
   qo.trace = x->options_.trace;
   ASSIGN_OR_RETURN(
       x->service_,

@@ -33,6 +33,8 @@ namespace datarun::query::testing {
 struct BusExchangeOptions {
   std::string state_dir;  // required: RocksDB directory
   int32_t partitions = 4;
+  // Partitions of the response topics (0: `partitions`).
+  int32_t response_partitions = 0;
   uint64_t checkpoint_every = 1000;
   int workers = 32;
   // Seals for certificate and dossier answers (QueryServiceOptions::seals).
@@ -41,6 +43,8 @@ struct BusExchangeOptions {
   // and the audit producer (latency tuning in the benchmark).
   std::map<std::string, std::string> consumer_properties;
   std::map<std::string, std::string> producer_properties;
+  // QueryServiceOptions::audit_producer_properties.
+  std::map<std::string, std::string> audit_producer_properties;
   // QueryServiceOptions::trace.
   QueryTrace* trace = nullptr;
 };

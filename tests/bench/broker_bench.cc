@@ -12,9 +12,15 @@
 //
 // Both clients produce with the adapter's settings (idempotent, acks=all,
 // lz4, linger 5 ms, murmur2) from the same records (kcat reads them from a
-// file). Consumers return key, value and headers (kcat prints them to
-// /dev/null). Rounds alternate which side goes first; the best round of
-// each side is reported.
+// file). The adapter produces as a connector would: Producer::SendRecord
+// with one header and a per-producer DeliverySink that counts outcomes
+// (--legacy_send: Send with a DeliveryCallback per record). Consumers
+// return key, value and headers (kcat prints them to /dev/null). Rounds
+// alternate which side goes first; the best round of each side is reported.
+// Each round also prints CPU per record of each client (the mock brokers'
+// threads taken out of the adapter's, kcat's from its rusage) and context
+// switches, which the machine's other work does not distort the way it
+// distorts wall time.
 //
 // What is timed: produce, from creating the client to the last
 // acknowledgement (kcat: process start to exit, which includes its final
@@ -22,6 +28,8 @@
 // (the embedded cluster's 3 s initial group-join delay is excluded); kcat:
 // process start to exit with -e, as a plain (group-less) consumer; kcat -G:
 // the same in a consumer group, minus the adapter's join time of the round.
+#include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,6 +61,9 @@ ABSL_FLAG(int, rounds, 3,
 ABSL_FLAG(std::string, kcat, "/usr/bin/kcat", "kcat binary");
 ABSL_FLAG(std::string, consumer_properties, "",
           "extra librdkafka properties of the adapter's consumer, k=v,k=v");
+ABSL_FLAG(bool, legacy_send, false,
+          "adapter produces with Send(OutgoingMessage, DeliveryCallback) "
+          "instead of SendRecord + DeliverySink (for comparing the two)");
 
 namespace datarun::broker {
 namespace {
@@ -99,6 +110,70 @@ Records Generate(int n, int value_bytes) {
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
+// CPU time, to compare clients by work per record rather than by wall time
+// on a shared machine. The embedded cluster's mock brokers run on threads
+// of this process ("rdk:mock"); their CPU is the broker's, not the
+// client's, so it is taken out of the adapter's figure (kcat, a child
+// process, never had it).
+int64_t RusageNanos(int who) {
+  struct rusage ru;
+  getrusage(who, &ru);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
+}
+
+// Context switches of this process and its exited children.
+int64_t ContextSwitches() {
+  struct rusage self, children;
+  getrusage(RUSAGE_SELF, &self);
+  getrusage(RUSAGE_CHILDREN, &children);
+  return self.ru_nvcsw + self.ru_nivcsw + children.ru_nvcsw +
+         children.ru_nivcsw;
+}
+
+int64_t MockThreadsNanos() {
+  int64_t total = 0;
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return 0;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    const std::string task = absl::StrCat("/proc/self/task/", e->d_name);
+    std::ifstream comm(task + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name.rfind("rdk:mock", 0) != 0) continue;
+    std::ifstream schedstat(task + "/schedstat");
+    int64_t ns = 0;
+    schedstat >> ns;  // first field: time on a CPU, in ns
+    total += ns;
+  }
+  closedir(dir);
+  return total;
+}
+
+// CPU of this process's clients (not the mock brokers), and of the children
+// (kcat) that have exited, since construction.
+class CpuMeter {
+ public:
+  CpuMeter()
+      : self_(RusageNanos(RUSAGE_SELF)),
+        mock_(MockThreadsNanos()),
+        children_(RusageNanos(RUSAGE_CHILDREN)),
+        switches_(ContextSwitches()) {}
+  // Client and mock brokers together, either side.
+  int64_t Switches() const { return ContextSwitches() - switches_; }
+  double ClientMicros() const {
+    return ((RusageNanos(RUSAGE_SELF) - self_) - (MockThreadsNanos() - mock_)) /
+           1e3;
+  }
+  double ChildrenMicros() const {
+    return (RusageNanos(RUSAGE_CHILDREN) - children_) / 1e3;
+  }
+
+ private:
+  int64_t self_, mock_, children_, switches_;
+};
+
 std::map<std::string, std::string> ConsumerProperties() {
   std::map<std::string, std::string> out;
   for (absl::string_view kv : absl::StrSplit(
@@ -120,26 +195,54 @@ absl::Duration RunShell(const std::string& command) {
   return took;
 }
 
+// Counts outcomes, as a sender that only needs to know that everything
+// arrived would; a connector would look the opaque up in its own table.
+class CountingSink : public DeliverySink {
+ public:
+  void OnDelivery(void*, absl::string_view, int32_t, int64_t,
+                  const absl::Status& status) override {
+    if (!status.ok()) failed.fetch_add(1, std::memory_order_relaxed);
+    delivered.fetch_add(1, std::memory_order_relaxed);
+  }
+  std::atomic<int64_t> failed{0}, delivered{0};
+};
+
 absl::Duration AdapterProduce(Broker& broker, const std::string& topic,
                               const Records& r) {
   const absl::Time start = absl::Now();
-  auto producer = broker.NewProducer({}).value();
+  CountingSink sink;
+  auto producer = broker.NewProducer({.delivery_sink = &sink}).value();
   std::atomic<int64_t> failed{0};
+  const bool legacy = absl::GetFlag(FLAGS_legacy_send);
   const Headers headers = {{"dr-type", "datarun.v1.Household"}};
+  const RecordHeader record_headers[] = {{"dr-type", "datarun.v1.Household"}};
   for (size_t i = 0; i < r.keys.size(); ++i) {
     absl::Status s =
-        producer->Send({topic, r.keys[i], r.values[i], &headers},
-                       [&failed](const absl::StatusOr<DeliveryReport>& d) {
-                         if (!d.ok())
-                           failed.fetch_add(1, std::memory_order_relaxed);
-                       });
+        legacy ? producer->Send(
+                     {topic, r.keys[i], r.values[i], &headers},
+                     [&failed](const absl::StatusOr<DeliveryReport>& d) {
+                       if (!d.ok())
+                         failed.fetch_add(1, std::memory_order_relaxed);
+                     })
+               : producer->SendRecord(
+                     {topic, r.keys[i], r.values[i], record_headers},
+                     reinterpret_cast<void*>(static_cast<uintptr_t>(i)));
     if (!s.ok()) {
       std::fprintf(stderr, "send: %s\n", s.ToString().c_str());
       std::exit(1);
     }
   }
+  const absl::Time sent = absl::Now();
   absl::Status s = producer->Flush(absl::Minutes(5));
   const absl::Duration took = absl::Now() - start;
+  std::printf("adapter produce: create+send %.2fs, flush %.2fs\n",
+              Seconds(sent - start), Seconds(took - (sent - start)));
+  failed += sink.failed.load();
+  if (!legacy && sink.delivered.load() != static_cast<int64_t>(r.keys.size())) {
+    std::fprintf(stderr, "%lld of %zu deliveries reported\n",
+                 static_cast<long long>(sink.delivered.load()), r.keys.size());
+    std::exit(1);
+  }
   if (!s.ok() || failed.load() != 0) {
     std::fprintf(stderr, "flush: %s, %lld failed deliveries\n",
                  s.ToString().c_str(), static_cast<long long>(failed.load()));
@@ -236,6 +339,7 @@ int main(int argc, char** argv) {
   absl::Duration best[5] = {absl::InfiniteDuration(), absl::InfiniteDuration(),
                             absl::InfiniteDuration(), absl::InfiniteDuration(),
                             absl::InfiniteDuration()};
+  double best_cpu[4] = {1e9, 1e9, 1e9, 1e9};
   for (int round = 0; round < absl::GetFlag(FLAGS_rounds); ++round) {
     // Fresh topics each round: the embedded cluster never deletes.
     const std::string ta = absl::StrCat("bench.adapter.", round);
@@ -243,33 +347,65 @@ int main(int argc, char** argv) {
     if (!cluster->CreateTopics({ta, tk}, partitions).ok()) return 1;
     // Produce, each into its own topic; the order alternates per round.
     absl::Duration kp, ap;
+    // Per record, adapter/kcat produce then adapter/kcat consume: CPU us and
+    // context switches (per 1000 records; clients and mock brokers).
+    double cpu[4], csw[4];
+    const std::string kcat_produce_cmd = absl::StrCat(
+        kcat, " -q -b ", b, " -P -t ", tk, " -K '\t'",
+        " -H dr-type=datarun.v1.Household", kKcatProducerFlags, " < ", input);
+    auto adapter_produce = [&] {
+      CpuMeter m;
+      ap = AdapterProduce(*broker, ta, records);
+      cpu[0] = m.ClientMicros() / n;
+      csw[0] = m.Switches() * 1000.0 / n;
+    };
+    auto kcat_produce = [&] {
+      CpuMeter m;
+      kp = RunShell(kcat_produce_cmd);
+      cpu[1] = m.ChildrenMicros() / n;
+      csw[1] = m.Switches() * 1000.0 / n;
+    };
     if (round % 2 == 0) {
-      kp = RunShell(absl::StrCat(kcat, " -q -b ", b, " -P -t ", tk, " -K '\t'",
-                                 " -H dr-type=datarun.v1.Household",
-                                 kKcatProducerFlags, " < ", input));
-      ap = AdapterProduce(*broker, ta, records);
+      kcat_produce();
+      adapter_produce();
     } else {
-      ap = AdapterProduce(*broker, ta, records);
-      kp = RunShell(absl::StrCat(kcat, " -q -b ", b, " -P -t ", tk, " -K '\t'",
-                                 " -H dr-type=datarun.v1.Household",
-                                 kKcatProducerFlags, " < ", input));
+      adapter_produce();
+      kcat_produce();
     }
     // Consume the same topic (the adapter's records) both ways.
     const std::string kcat_consume_cmd =
         absl::StrCat(kcat, " -q -b ", b, " -C -t ", ta,
                      " -o beginning -e -f '%k%s%h\\n' > /dev/null");
     absl::Duration kc, ac, join;
+    auto adapter_consume = [&] {
+      CpuMeter m;
+      ac = AdapterConsume(*broker, ta, n, &join);
+      cpu[2] = m.ClientMicros() / n;
+      csw[2] = m.Switches() * 1000.0 / n;
+    };
+    auto kcat_consume = [&] {
+      CpuMeter m;
+      kc = RunShell(kcat_consume_cmd);
+      cpu[3] = m.ChildrenMicros() / n;
+      csw[3] = m.Switches() * 1000.0 / n;
+    };
     if (round % 2 == 0) {
-      kc = RunShell(kcat_consume_cmd);
-      ac = AdapterConsume(*broker, ta, n, &join);
+      kcat_consume();
+      adapter_consume();
     } else {
-      ac = AdapterConsume(*broker, ta, n, &join);
-      kc = RunShell(kcat_consume_cmd);
+      adapter_consume();
+      kcat_consume();
     }
     std::printf(
         "round %d: produce adapter %.2fs kcat %.2fs, consume adapter %.2fs "
         "kcat %.2fs\n",
         round, Seconds(ap), Seconds(kp), Seconds(ac), Seconds(kc));
+    std::printf(
+        "round %d: CPU us/record: produce adapter %.2f kcat %.2f, consume "
+        "adapter %.2f kcat %.2f; context switches/1k records: produce "
+        "adapter %.0f kcat %.0f, consume adapter %.0f kcat %.0f\n",
+        round, cpu[0], cpu[1], cpu[2], cpu[3], csw[0], csw[1], csw[2], csw[3]);
+    for (int i = 0; i < 4; ++i) best_cpu[i] = std::min(best_cpu[i], cpu[i]);
     std::fflush(stdout);
     best[0] = std::min(best[0], ap);
     best[1] = std::min(best[1], kp);
@@ -298,6 +434,13 @@ int main(int argc, char** argv) {
   std::printf(
       "best: produce ratio %.2f, consume ratio %.2f (vs kcat -G %.2f)\n",
       ap / kp, ac / kc, ac / kg);
+  // CPU per record of the clients (lowest round each): what each side costs
+  // a core, independent of what else the machine is doing.
+  std::printf(
+      "best CPU us/record: produce adapter %.2f kcat %.2f (ratio %.2f), "
+      "consume adapter %.2f kcat %.2f (ratio %.2f)\n",
+      best_cpu[0], best_cpu[1], best_cpu[1] / best_cpu[0], best_cpu[2],
+      best_cpu[3], best_cpu[3] / best_cpu[2]);
   std::remove(input.c_str());
   rmdir(dir.c_str());
   std::printf(

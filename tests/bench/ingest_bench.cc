@@ -35,6 +35,7 @@
 #include "exchange/ingest/testing/test_data.h"
 #include "exchange/state/rocksdb/rocksdb_state_store.h"
 #include "exchange/subject/subject_id.h"
+#include "rocksdb/statistics.h"
 #include "tests/integration/harness.h"
 
 ABSL_FLAG(int64_t, records, 2000000, "records to publish and ingest");
@@ -264,6 +265,18 @@ int Ingest() {
   }
   absl::StrAppend(&sched, " process_cpu_us_per_record=",
                   static_cast<double>(total_cpu_ns) / 1000 / n);
+  // Bytes RocksDB wrote per record so far (WAL, flushes, compactions) and
+  // read back for compactions: write amplification next to the CPU figures.
+  if (auto stats = store->db()->GetDBOptions().statistics; stats != nullptr) {
+    auto per_record = [&](rocksdb::Tickers t) {
+      return static_cast<int64_t>(stats->getTickerCount(t) / n);
+    };
+    absl::StrAppend(
+        &sched, " bytes_per_record:wal=", per_record(rocksdb::WAL_FILE_BYTES),
+        ",flush=", per_record(rocksdb::FLUSH_WRITE_BYTES),
+        ",compact_write=", per_record(rocksdb::COMPACT_WRITE_BYTES),
+        ",compact_read=", per_record(rocksdb::COMPACT_READ_BYTES));
+  }
   stop = true;
   run.join();
   if (!status.ok()) DR_LOG(FATAL) << status;

@@ -174,10 +174,12 @@ absl::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
   table.whole_key_filtering = true;  // point Gets (version checks) too
   table.format_version = 5;
 
-  auto compression = rocksdb::kNoCompression;
+  auto lz4 = rocksdb::kNoCompression;
   for (auto c : rocksdb::GetSupportedCompressions()) {
-    if (c == rocksdb::kLZ4Compression) compression = c;
+    if (c == rocksdb::kLZ4Compression) lz4 = c;
   }
+  const auto compression =
+      options.compress_records ? lz4 : rocksdb::kNoCompression;
 
   rocksdb::ColumnFamilyOptions records;
   records.prefix_extractor = std::make_shared<SubjectPrefixTransform>();
@@ -187,15 +189,21 @@ absl::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
   records.memtable_whole_key_filtering = true;
   records.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   records.compression = compression;
-  // L0 uncompressed: flushes run ~30% cheaper (LZ4 was a third of the flush
-  // thread's CPU while ingesting), and L0 files are short-lived; compaction
-  // compresses them into the lower levels.
+  // L0 is never compressed: flushes run ~30% cheaper (LZ4 was a third of
+  // the flush thread's CPU while ingesting), and L0 files are short-lived.
+  // The levels below are LZ4 only with compress_records (see the option).
   records.compression_per_level.assign(records.num_levels, compression);
   records.compression_per_level[0] = rocksdb::kNoCompression;
   records.write_buffer_size = options.records_write_buffer_bytes;
   // Level compaction: universal compaction measured worse for this write
   // pattern (uniformly spread keys), +24% compaction CPU at 2M records.
   records.level_compaction_dynamic_level_bytes = true;
+  // Eight L0 files per compaction instead of four: every flushed file
+  // spans the whole key range (keys arrive uniformly spread), so each L0
+  // compaction rewrites all of the base level; half as many rewrites cut
+  // compaction CPU by ~30% at 2M records (docs/benchmarks.md, "Ingest").
+  // Writes slow down at 20 L0 files as before.
+  records.level0_file_num_compaction_trigger = 8;
 
   rocksdb::ColumnFamilyOptions small;
   small.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
@@ -217,6 +225,8 @@ absl::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
     return FromRocks(s, absl::StrCat("open state directory ", options.dir));
   }
   store->db_.reset(db);
+  store->cache_ = cache;
+  store->statistics_ = db_options.statistics;
   store->records_ = store->handles_[1];
   store->offsets_ = store->handles_[2];
   store->chain_heads_ = store->handles_[3];
@@ -227,24 +237,12 @@ RocksDbStateStore::~RocksDbStateStore() {
   if (!db_) return;
   {
     // Iterators must go before their column family and the DB.
-  store->cache_ = cache;
-  store->statistics_ = db_options.statistics;
     absl::MutexLock lock(&iterators_mu_);
     idle_iterators_.clear();
   }
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   db_->Close();
 }
-
-namespace {
-
-// What ApplyBatch needs of a RecordWrite, from its envelope (ingest's fast
-// path) or its parsed Record.
-struct WriteFields {
-  absl::string_view subject_id, data_class, record_key;
-  uint64_t version;
-  bool is_delete;
-};
 
 StorageStats RocksDbStateStore::Storage() const {
   StorageStats st;
@@ -269,6 +267,16 @@ StorageStats RocksDbStateStore::Storage() const {
   }
   return st;
 }
+
+namespace {
+
+// What ApplyBatch needs of a RecordWrite, from its envelope (ingest's fast
+// path) or its parsed Record.
+struct WriteFields {
+  absl::string_view subject_id, data_class, record_key;
+  uint64_t version;
+  bool is_delete;
+};
 
 WriteFields FieldsOf(const RecordWrite& w) {
   if (!w.bytes.empty()) {
@@ -330,8 +338,14 @@ absl::StatusOr<ApplyResult> RocksDbStateStore::ApplyBatch(
   if (!lookup.empty()) {
     std::vector<rocksdb::PinnableSlice> values(lookup.size());
     std::vector<rocksdb::Status> statuses(lookup.size());
-    db_->MultiGet(rocksdb::ReadOptions(), records_, lookup.size(),
-                  lookup.data(), values.data(), statuses.data(),
+    rocksdb::ReadOptions ro;
+    // A version check reads a block once and writes the key right after:
+    // caching it only evicts blocks that queries use (and doubled the
+    // ingest process's RSS). The store never writes range deletions.
+    ro.fill_cache = false;
+    ro.ignore_range_deletions = true;
+    db_->MultiGet(ro, records_, lookup.size(), lookup.data(), values.data(),
+                  statuses.data(),
                   /*sorted_input=*/true);
     for (size_t i = 0; i < lookup.size(); ++i) {
       if (statuses[i].IsNotFound()) continue;

@@ -16,6 +16,9 @@
 //
 // Callers: the datarund request consumer (dr.query.req), benchmarks, tests.
 // Thread-safety: Handle may run concurrently from any number of threads.
+// Each calling thread keeps one set of per-subject buffers (audit event,
+// profile bytes) that its next Handle clears and reuses, so a long-lived
+// worker pool allocates them once.
 // Performance: every Handle takes several absl::Mutex locks (audit chain,
 // state iterator pool). Debian's Abseil is built without NDEBUG, so each
 // acquisition also updates Abseil's global deadlock graph unless the binary

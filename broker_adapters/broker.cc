@@ -8,6 +8,14 @@ std::string ToString(const TopicPartition& tp) {
   return absl::StrCat(tp.topic, "[", tp.partition, "]");
 }
 
+void PolledBatch::VisitHeaders(
+    size_t i,
+    absl::FunctionRef<void(absl::string_view, absl::string_view)> visit) const {
+  // The copies must outlive the calls, not the batch: visit sees them here.
+  const Headers copies = headers(i);
+  for (const auto& [name, value] : copies) visit(name, value);
+}
+
 namespace {
 
 // PollBatch's default: owns copies made by Poll.
@@ -21,6 +29,12 @@ class CopiedBatch : public PolledBatch {
     }
   }
   Headers headers(size_t i) const override { return messages_[i].headers; }
+  void VisitHeaders(
+      size_t i,
+      absl::FunctionRef<void(absl::string_view, absl::string_view)> visit)
+      const override {
+    for (const auto& [name, value] : messages_[i].headers) visit(name, value);
+  }
   absl::Time timestamp(size_t i) const override {
     return messages_[i].timestamp;
   }

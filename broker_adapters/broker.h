@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -97,6 +98,13 @@ class PolledBatch {
   const std::vector<MessageView>& messages() const { return views_; }
   size_t size() const { return views_.size(); }
   virtual Headers headers(size_t i) const = 0;
+  // The headers of message i without copying them: `visit(name, value)` for
+  // each, in order; the views are valid as long as the batch. The default
+  // goes through headers(i).
+  virtual void VisitHeaders(
+      size_t i,
+      absl::FunctionRef<void(absl::string_view name, absl::string_view value)>
+          visit) const;
   virtual absl::Time timestamp(size_t i) const = 0;
 
  protected:

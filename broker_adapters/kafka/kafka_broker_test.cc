@@ -61,6 +61,15 @@ std::vector<absl::StatusOr<DeliveryReport>> ProduceAll(
   return reports;
 }
 
+// What PolledBatch::VisitHeaders hands out for message i, copied.
+Headers Visited(const PolledBatch& batch, size_t i) {
+  Headers out;
+  batch.VisitHeaders(i, [&out](absl::string_view name, absl::string_view v) {
+    out.emplace_back(std::string(name), std::string(v));
+  });
+  return out;
+}
+
 std::vector<Message> ConsumeN(Consumer& consumer, size_t n,
                               absl::Duration timeout = absl::Seconds(20)) {
   std::vector<Message> all, batch;
@@ -205,6 +214,7 @@ TEST_F(KafkaBrokerTest, PollBatchViewsStayValidUntilTheBatchIsReleased) {
       EXPECT_EQ(m.key, records[it->second].first);
       EXPECT_EQ(m.value, records[it->second].second);
       EXPECT_EQ(batch->headers(j), headers);
+      EXPECT_EQ(Visited(*batch, j), headers);
       EXPECT_LT(absl::Now() - batch->timestamp(j), absl::Minutes(1));
       seen.insert(it->second);
     }
@@ -238,6 +248,7 @@ TEST(PollBatchDefaultTest, CopiesThroughPoll) {
       values.emplace_back(batch->messages()[j].value);
       EXPECT_EQ(batch->messages()[j].topic, "t");
       EXPECT_EQ(batch->headers(j), headers);
+      EXPECT_EQ(Visited(*batch, j), headers);
     }
   }
   EXPECT_EQ(values, (std::vector<std::string>{"v1", "v2"}));

@@ -85,6 +85,30 @@ class KafkaPolledBatch : public PolledBatch {
     }
     return out;
   }
+  void VisitHeaders(
+      size_t i,
+      absl::FunctionRef<void(absl::string_view, absl::string_view)> visit)
+      const override {
+    // librdkafka parses the headers once per message and keeps them with
+    // it, so the views live as long as the batch.
+    rd_kafka_headers_t* headers = nullptr;
+    if (rd_kafka_message_headers(owned_[i], &headers) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return;
+    }
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t h = 0;
+         rd_kafka_header_get_all(headers, h, &name, &value, &size) ==
+         RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++h) {
+      visit(name,
+            value == nullptr
+                ? absl::string_view()
+                : absl::string_view(static_cast<const char*>(value), size));
+    }
+  }
   absl::Time timestamp(size_t i) const override {
     rd_kafka_timestamp_type_t type;
     const int64_t ts = rd_kafka_message_timestamp(owned_[i], &type);

@@ -264,7 +264,11 @@ class KafkaProducer : public Producer {
 
   void PollLoop() {
     while (!stop_.HasBeenNotified()) {
-      if (flush_waiters_.load(std::memory_order_acquire) > 0) {
+      // Once nothing is in flight the waiters return on their own; calling
+      // rd_kafka_flush again would only wake every broker thread for
+      // nothing.
+      if (flush_waiters_.load(std::memory_order_acquire) > 0 &&
+          InFlight() > 0) {
         // Serves callbacks like rd_kafka_poll, and sends lingering batches
         // now instead of after linger.ms.
         rd_kafka_flush(rk_, 50);

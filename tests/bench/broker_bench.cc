@@ -274,7 +274,8 @@ absl::Duration AdapterConsume(Broker& broker, const std::string& topic,
                       .value();
   if (!consumer->Subscribe({topic}, &clock).ok()) std::exit(1);
   // PollBatch (views, no copies), as the exchange's ingest consumes; key,
-  // value and headers are all read, as kcat prints them (%k%s%h).
+  // value and headers (VisitHeaders, views too) are all read, as kcat prints
+  // them (%k%s%h).
   std::unique_ptr<PolledBatch> batch;
   size_t got = 0, bytes = 0;
   const absl::Time give_up = absl::Now() + absl::Minutes(5);
@@ -289,9 +290,10 @@ absl::Duration AdapterConsume(Broker& broker, const std::string& topic,
     for (size_t i = 0; i < batch->size(); ++i) {
       const MessageView& m = batch->messages()[i];
       bytes += m.key.size() + m.value.size();
-      for (const auto& [name, value] : batch->headers(i)) {
-        bytes += name.size() + value.size();
-      }
+      batch->VisitHeaders(
+          i, [&bytes](absl::string_view name, absl::string_view value) {
+            bytes += name.size() + value.size();
+          });
     }
   }
   batch.reset();

@@ -248,8 +248,10 @@ absl::Status FileSource::OpenNext(bool* opened) {
   return absl::OkStatus();
 }
 
-void FileSource::NameColumns(Row* row) {
-  for (size_t i = 0; i < header_.size(); ++i) {
+void FileSource::NameColumns(Row* row, bool named) {
+  // A reused Row this source last filled with a good row of this file
+  // already has the header's names (the parser writes values only).
+  for (size_t i = 0; !named && i < header_.size(); ++i) {
     std::string& name = row->columns[i].first;
     if (name != header_[i]) name = header_[i];  // once per reused Row
   }
@@ -258,6 +260,7 @@ void FileSource::NameColumns(Row* row) {
 
 bool FileSource::NextRecord(Row* row, bool* need_more) {
   *need_more = false;
+  const bool named = layout_ != 0 && row->layout == layout_;
   absl::string_view view(buffer_);
   view.remove_prefix(buffer_pos_);
   size_t consumed = 0;
@@ -362,7 +365,7 @@ bool FileSource::NextRecord(Row* row, bool* need_more) {
                   absl::StrCat("row has ", row->columns.size(),
                                " fields, header has ", header_.size()));
     }
-    NameColumns(row);
+    NameColumns(row, named);
   } else if (format_ == v1::FORMAT_JSONL) {
     row->columns.clear();
     google::protobuf::Struct object;

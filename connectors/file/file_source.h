@@ -53,7 +53,9 @@ class FileSource : public Source {
   absl::Status FinishCurrent();
   absl::Status MoveToDone(const std::string& name);
   bool NextRecord(Row* row, bool* need_more);
-  void NameColumns(Row* row);
+  // Sets the column names and layout of a good CSV row; `named`: *row held
+  // a good row of the current file before (names already right).
+  void NameColumns(Row* row, bool named);
 
   datarun::connectors::v1::FileSourceConfig config_;
   datarun::connectors::v1::Format format_ =

@@ -70,11 +70,19 @@ void OnSignal(int) { g_stop.store(true); }
 std::string UnknownFlag(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
+    bool name_is_usage = false;
     if (arg == "--") break;
     if (arg.size() < 2 || arg[0] != '-') continue;
     arg.remove_prefix(arg[1] == '-' ? 2 : 1);
     const absl::string_view name = arg.substr(0, arg.find('='));
     if (absl::FindCommandLineFlag(name) != nullptr) continue;
+    // Abseil's usage flags, which it handles without registering them.
+    for (absl::string_view usage :
+         {"help", "helpfull", "helpshort", "helppackage", "version",
+          "only_check_args", "helpon", "helpmatch"}) {
+      if (name == usage) name_is_usage = true;
+    }
+    if (name_is_usage) continue;
     if (absl::StartsWith(name, "no")) {
       const auto* flag = absl::FindCommandLineFlag(name.substr(2));
       if (flag != nullptr && flag->IsOfType<bool>()) continue;

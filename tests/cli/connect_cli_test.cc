@@ -27,6 +27,7 @@ namespace {
 
 using test_support::CommandResult;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kBinary[] = "connectors/datarun-connect";
 
@@ -82,6 +83,14 @@ TEST_F(ConnectCliTest, UnknownFlagIsUsageError) {
   CommandResult r = Connect({"--config=x", "--metrics_addr=127.0.0.1"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("unknown flag '--metrics_addr=127.0.0.1'"));
+}
+
+TEST_F(ConnectCliTest, HelpfullListsTheFlags) {
+  // Abseil's usage flags are not registered flags: they must still work.
+  CommandResult r = Connect({"--helpfull"});
+  EXPECT_THAT(r.out, HasSubstr("--metrics_bind"));
+  EXPECT_THAT(r.out, HasSubstr("--config"));
+  EXPECT_THAT(r.err, Not(HasSubstr("unknown flag")));
 }
 
 TEST_F(ConnectCliTest, PositionalArgumentIsUsageError) {

@@ -55,11 +55,11 @@ struct RocksDbStateOptions {
   // flushing), within write_buffer_bytes. 32 MiB: +27% process CPU per
   // record at 2M records (more compaction), 96 MiB: no gain.
   size_t records_write_buffer_bytes = size_t{64} << 20;
-  // LZ4 on the records family's levels below L0. Off: LZ4 was 48% of the
-  // compaction thread's CPU while ingesting (~1.5 us per record of ~14) and
-  // saved 22% of the state's disk on the benchmark's records; ingest CPU is
-  // the bottleneck, disk is not. Turn on where records compress well and
-  // disk matters more than ingest rate.
+  // LZ4 on the records family's base level too (the level L0 files are
+  // compacted into). Off: LZ4 was 48% of the compaction thread's CPU while
+  // ingesting (~1.3 us per record of ~14). The levels below the base stay
+  // LZ4; the state takes ~1.4x the disk of all-LZ4 (docs/benchmarks.md,
+  // "Ingest").
   bool compress_records = false;
   // rocksdb::Statistics at kExceptHistogramOrTimers (tickers only), for the
   // block cache hit and miss counts in Storage() (datarund's /metrics).

@@ -19,14 +19,28 @@
 namespace datarun::query {
 
 // Marks the client assigned and starts every response partition at its
-// end: only responses to requests sent from now on matter.
+// end: only responses to requests sent from now on matter. The end is read
+// here, before the client counts as assigned, not left to kOffsetEnd:
+// librdkafka resolves kOffsetEnd later, when the fetcher starts, and a
+// response produced in between (the first request right after Create) would
+// lie before that end and never be read.
 class AssignHandler : public broker::RebalanceHandler {
  public:
   explicit AssignHandler(QueryClient* client) : client_(client) {}
   absl::flat_hash_map<broker::TopicPartition, int64_t> OnAssigned(
       const std::vector<broker::TopicPartition>& partitions) override {
     absl::flat_hash_map<broker::TopicPartition, int64_t> out;
-    for (const auto& tp : partitions) out[tp] = broker::kOffsetEnd;
+    for (const auto& tp : partitions) {
+      auto wm = client_->consumer_->QueryWatermarks(tp, absl::Seconds(5));
+      if (wm.ok()) {
+        out[tp] = wm->high;
+      } else {
+        DR_LOG(WARNING) << "query client: end of " << broker::ToString(tp)
+                        << " unknown (" << wm.status()
+                        << "); starting at its end when fetched";
+        out[tp] = broker::kOffsetEnd;
+      }
+    }
     absl::MutexLock l(&client_->mu_);
     if (!partitions.empty()) client_->assigned_ = true;
     return out;

@@ -11,9 +11,12 @@
 namespace datarun::broker::kafka_internal {
 namespace {
 
+// Rounded up: librdkafka waits whole milliseconds, and rounding down made
+// the last < 1 ms of every wait a busy loop of zero-timeout polls.
 int TimeoutMs(absl::Duration d) {
-  return static_cast<int>(
-      std::clamp<int64_t>(absl::ToInt64Milliseconds(d), 0, 1 << 30));
+  return static_cast<int>(std::clamp<int64_t>(
+      absl::ToInt64Milliseconds(absl::Ceil(d, absl::Milliseconds(1))), 0,
+      1 << 30));
 }
 
 // Owns an rd_kafka_topic_partition_list_t.

@@ -69,23 +69,9 @@ class KafkaPolledBatch : public PolledBatch {
   }
   Headers headers(size_t i) const override {
     Headers out;
-    rd_kafka_headers_t* headers = nullptr;
-    if (rd_kafka_message_headers(owned_[i], &headers) !=
-        RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return out;
-    }
-    const char* name;
-    const void* value;
-    size_t size;
-    for (size_t h = 0;
-         rd_kafka_header_get_all(headers, h, &name, &value, &size) ==
-         RD_KAFKA_RESP_ERR_NO_ERROR;
-         ++h) {
-      out.emplace_back(
-          name, value == nullptr
-                    ? std::string()
-                    : std::string(static_cast<const char*>(value), size));
-    }
+    VisitHeaders(i, [&out](absl::string_view name, absl::string_view value) {
+      out.emplace_back(std::string(name), std::string(value));
+    });
     return out;
   }
   void VisitHeaders(

@@ -9,23 +9,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "prometheus/text_serializer.h"
+#include "tests/testing/metrics_text.h"
 
 namespace datarun::query {
 namespace {
 
-std::string Scrape(prometheus::Registry& registry) {
-  return prometheus::TextSerializer().Serialize(registry.Collect());
-}
+using test_support::Scrape;
 
-// The value of the series whose exposition line starts with `series`
-// (name and labels, exactly as serialized); -1 when absent.
 double Value(const std::string& text, const std::string& series) {
-  const std::string key = series + " ";
-  size_t at = text.find("\n" + key);
-  if (at == std::string::npos) return -1;
-  at += 1 + key.size();
-  return std::stod(text.substr(at, text.find('\n', at) - at));
+  return test_support::SeriesValue(text, series);
 }
 
 datarun::v1::QueryResponse Response(datarun::v1::Decision d,

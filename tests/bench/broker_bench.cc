@@ -49,6 +49,7 @@
 #include "absl/time/clock.h"
 #include "broker_adapters/embedded/embedded_cluster.h"
 #include "broker_adapters/kafka/kafka_broker.h"
+#include "tests/bench/bench_properties.h"
 
 ABSL_FLAG(int, records, 1000000, "records per run");
 ABSL_FLAG(int, partitions, 64,
@@ -175,13 +176,8 @@ class CpuMeter {
 };
 
 std::map<std::string, std::string> ConsumerProperties() {
-  std::map<std::string, std::string> out;
-  for (absl::string_view kv : absl::StrSplit(
-           absl::GetFlag(FLAGS_consumer_properties), ',', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> p = absl::StrSplit(kv, '=');
-    out[p.first] = p.second;
-  }
-  return out;
+  return datarun::bench::ParseProperties(
+      absl::GetFlag(FLAGS_consumer_properties), ',');
 }
 
 absl::Duration RunShell(const std::string& command) {

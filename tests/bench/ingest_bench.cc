@@ -36,6 +36,7 @@
 #include "exchange/state/rocksdb/rocksdb_state_store.h"
 #include "exchange/subject/subject_id.h"
 #include "rocksdb/statistics.h"
+#include "tests/bench/bench_properties.h"
 #include "tests/integration/harness.h"
 
 ABSL_FLAG(int64_t, records, 2000000, "records to publish and ingest");
@@ -132,13 +133,8 @@ int Publish() {
 }
 
 std::map<std::string, std::string> ConsumerProperties() {
-  std::map<std::string, std::string> out;
-  for (absl::string_view kv : absl::StrSplit(
-           absl::GetFlag(FLAGS_consumer_properties), ',', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> p = absl::StrSplit(kv, '=');
-    out[p.first] = p.second;
-  }
-  return out;
+  return datarun::bench::ParseProperties(
+      absl::GetFlag(FLAGS_consumer_properties), ',');
 }
 
 // Starts every partition at the beginning; nothing stored.

@@ -44,6 +44,7 @@
 #include "exchange/query/query_trace.h"
 #include "exchange/query/testing/bus_exchange.h"
 #include "proto/datarun/v1/departments/public_security.pb.h"
+#include "tests/bench/bench_properties.h"
 #include "tests/bench/closed_loop.h"
 
 ABSL_FLAG(int, subjects, 2000, "citizens published and queried");
@@ -115,12 +116,7 @@ void Die(const absl::Status& st, const char* what) {
 using Result = datarun::bench::LoopResult;
 
 std::map<std::string, std::string> ParseProps(const std::string& flag) {
-  std::map<std::string, std::string> out;
-  for (absl::string_view kv : absl::StrSplit(flag, ';', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> p = absl::StrSplit(kv, '=');
-    out[p.first] = p.second;
-  }
-  return out;
+  return datarun::bench::ParseProperties(flag, ';');
 }
 
 // `extra` layered over `base`.

@@ -55,6 +55,12 @@ absl::Status Consumer::PollBatch(size_t max_messages, absl::Duration timeout,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<int64_t>> Consumer::OffsetsForTimes(
+    const std::vector<std::pair<TopicPartition, absl::Time>>&,
+    absl::Duration) {
+  return absl::UnimplementedError("this consumer has no OffsetsForTimes");
+}
+
 absl::Status Producer::SendRecord(const OutgoingRecord& record, void*) {
   return absl::UnimplementedError(absl::StrCat(
       "this producer has no SendRecord; use Send (topic ", record.topic, ")"));

@@ -277,6 +277,17 @@ class Consumer {
   virtual absl::StatusOr<Watermarks> QueryWatermarks(
       const TopicPartition& tp, absl::Duration timeout) = 0;
 
+  // Kafka's offsetsForTimes, for readers of a time range (`datarun
+  // replay --from_time`): for each (partition, time) the earliest offset
+  // whose record timestamp is >= time, or kOffsetEnd when no record is that
+  // late. The partitions need not be assigned. librdkafka's mock cluster
+  // (broker_adapters/embedded) does not index time and answers kOffsetEnd
+  // for every time, so callers treat kOffsetEnd as "maybe none" and check
+  // timestamps themselves. The default returns kUnimplemented.
+  virtual absl::StatusOr<std::vector<int64_t>> OffsetsForTimes(
+      const std::vector<std::pair<TopicPartition, absl::Time>>& query,
+      absl::Duration timeout);
+
   // Leaves the group: OnRevoked fires for the whole assignment. Idempotent;
   // the destructor calls it.
   virtual absl::Status Close() = 0;

@@ -329,6 +329,30 @@ class FakeConsumer : public Consumer {
     return Watermarks{0, static_cast<int64_t>(it->second[tp.partition].size())};
   }
 
+  absl::StatusOr<std::vector<int64_t>> OffsetsForTimes(
+      const std::vector<std::pair<TopicPartition, absl::Time>>& query,
+      absl::Duration) override {
+    absl::MutexLock lock(&state_->mu);
+    std::vector<int64_t> out;
+    for (const auto& [tp, t] : query) {
+      auto it = state_->topics.find(tp.topic);
+      if (it == state_->topics.end() || tp.partition < 0 ||
+          tp.partition >= static_cast<int32_t>(it->second.size())) {
+        return absl::NotFoundError(
+            absl::StrCat("unknown partition ", ToString(tp)));
+      }
+      int64_t found = kOffsetEnd;
+      for (const Message& m : it->second[tp.partition]) {
+        if (m.timestamp >= t) {
+          found = m.offset;
+          break;
+        }
+      }
+      out.push_back(found);
+    }
+    return out;
+  }
+
   absl::Status Close() override {
     if (closed_) return absl::OkStatus();
     closed_ = true;

@@ -56,8 +56,7 @@ absl::Status Consumer::PollBatch(size_t max_messages, absl::Duration timeout,
 }
 
 absl::StatusOr<std::vector<int64_t>> Consumer::OffsetsForTimes(
-    const std::vector<std::pair<TopicPartition, absl::Time>>&,
-    absl::Duration) {
+    const std::vector<std::pair<TopicPartition, absl::Time>>&, absl::Duration) {
   return absl::UnimplementedError("this consumer has no OffsetsForTimes");
 }
 

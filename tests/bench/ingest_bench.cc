@@ -8,9 +8,12 @@
 // publish (a realistic mix: --departments x --classes_per_dept topics,
 // payloads 200-400 bytes, valid citizen ids), raw (a bare consumer of every
 // dr.data.* topic: the reference), ingest (exchange/ingest's Ingestor into a
-// fresh state with the daemon's settings). Rates are counted from the first
-// message to the last, so the group join delay is left out of both.
-// Last line: ingest_per_s=... raw_consume_per_s=... ratio=... peak_rss_mb=...
+// fresh state with the daemon's settings), rocksdb (stock RocksDB with
+// default options writing the same records under the same keys, no Kafka:
+// the storage engine's own ceiling on these cores). Rates are counted from the
+// first message to the last, so the group join delay is left out of both. Last
+// line: ingest_per_s=... raw_consume_per_s=... ratio=... peak_rss_mb=...
+// rocksdb_put_per_s=... ingest_vs_rocksdb_put=...
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,6 +29,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "broker_adapters/kafka/kafka_broker.h"
@@ -33,8 +37,10 @@
 #include "exchange/ingest/class_directory.h"
 #include "exchange/ingest/ingestor.h"
 #include "exchange/ingest/testing/test_data.h"
+#include "exchange/state/key_codec.h"
 #include "exchange/state/rocksdb/rocksdb_state_store.h"
 #include "exchange/subject/subject_id.h"
+#include "rocksdb/db.h"
 #include "rocksdb/statistics.h"
 #include "tests/bench/bench_properties.h"
 #include "tests/integration/harness.h"
@@ -50,10 +56,12 @@ ABSL_FLAG(int32_t, batch_messages, 8192, "messages per applied batch");
 // State write-path variants (RocksDbStateOptions), for measuring them.
 ABSL_FLAG(bool, perf_counters, false, "RocksDB perf counters on the applier");
 ABSL_FLAG(int32_t, write_buffer_mb, 64, "records memtable size");
+ABSL_FLAG(bool, bare_rocksdb, true,
+          "also measure stock RocksDB writing the same records (reference)");
 ABSL_FLAG(std::string, consumer_properties, "",
           "extra librdkafka consumer properties, k=v,k=v");
 // Internal: which phase this process runs.
-ABSL_FLAG(std::string, role, "", "internal: publish | raw | ingest");
+ABSL_FLAG(std::string, role, "", "internal: publish | raw | ingest | rocksdb");
 ABSL_FLAG(std::string, bootstrap, "", "internal: Kafka bootstrap");
 ABSL_FLAG(std::string, result_file, "", "internal: where a phase reports");
 
@@ -84,6 +92,56 @@ std::unique_ptr<broker::Broker> Connect() {
   return *std::move(b);
 }
 
+// The record mix every phase sees, in the same order: a fixed xorshift
+// stream, so the publish phase and the bare-RocksDB reference write the
+// same subjects, classes, versions and payload sizes.
+class RecordMix {
+ public:
+  explicit RecordMix(const datarun::v1::Catalog& catalog)
+      : catalog_(catalog),
+        subjects_(std::max<int64_t>(1, absl::GetFlag(FLAGS_records) / 8)),
+        versions_(subjects_ * 4, 0) {}
+
+  struct Item {
+    std::string topic;
+    std::string subject;
+    const datarun::v1::DataClass* data_class = nullptr;
+    std::string record_key;
+    int subject_index = 0;
+  };
+
+  // Fills *item and the serialized Record into *value.
+  void Next(Item* item, std::string* value) {
+    const int s = Rand() % subjects_;
+    const auto& c =
+        catalog_.data_classes(Rand() % catalog_.data_classes_size());
+    const int k = c.multi_record() ? 1 + Rand() % 3 : 0;
+    const uint64_t version = ++versions_[s * 4 + k];
+    item->subject = ingest::testing::CitizenId(s);
+    item->subject_index = s;
+    item->data_class = &c;
+    item->record_key = k == 0 ? "" : absl::StrCat("K", k);
+    datarun::v1::Record r = ingest::testing::MakeRecord(
+        c.source_department(), c.id(), item->subject, item->record_key, version,
+        Rand() % 20 == 0, 200 + Rand() % 201);
+    r.SerializeToString(value);
+    item->topic = absl::StrCat("dr.data.", c.source_department(), ".", c.id());
+  }
+
+ private:
+  uint64_t Rand() {
+    x_ ^= x_ << 13;
+    x_ ^= x_ >> 7;
+    x_ ^= x_ << 17;
+    return x_;
+  }
+
+  const datarun::v1::Catalog& catalog_;
+  const int subjects_;
+  std::vector<uint64_t> versions_;
+  uint64_t x_ = 88172645463325252ull;
+};
+
 int Publish() {
   const int64_t n = absl::GetFlag(FLAGS_records);
   const auto catalog = BenchCatalog();
@@ -93,32 +151,15 @@ int Publish() {
   auto on_delivery = [&](const absl::StatusOr<broker::DeliveryReport>& r) {
     if (!r.ok()) failed.fetch_add(1);
   };
-  const int subjects = std::max<int64_t>(1, n / 8);
-  uint64_t x = 88172645463325252ull;
-  auto next = [&x] {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return x;
-  };
-  std::vector<uint64_t> versions(subjects * 4, 0);
+  RecordMix mix(catalog);
+  RecordMix::Item item;
   const absl::Time start = absl::Now();
   std::string value;
   for (int64_t i = 0; i < n; ++i) {
-    const int s = next() % subjects;
-    const auto& c = catalog.data_classes(next() % catalog.data_classes_size());
-    const int k = c.multi_record() ? 1 + next() % 3 : 0;
-    const uint64_t version = ++versions[s * 4 + k];
-    const std::string subject = ingest::testing::CitizenId(s);
-    datarun::v1::Record r =
-        ingest::testing::MakeRecord(c.source_department(), c.id(), subject,
-                                    k == 0 ? "" : absl::StrCat("K", k), version,
-                                    next() % 20 == 0, 200 + next() % 201);
-    r.SerializeToString(&value);
-    const std::string topic =
-        absl::StrCat("dr.data.", c.source_department(), ".", c.id());
+    mix.Next(&item, &value);
     while (true) {
-      absl::Status st = producer->Send({topic, subject, value}, on_delivery);
+      absl::Status st =
+          producer->Send({item.topic, item.subject, value}, on_delivery);
       if (st.ok()) break;
       if (!broker::IsRetriable(st)) DR_LOG(FATAL) << st;
     }
@@ -129,6 +170,78 @@ int Publish() {
   const double secs = absl::ToDoubleSeconds(absl::Now() - start);
   if (failed.load() > 0) DR_LOG(FATAL) << failed.load() << " sends failed";
   Report(absl::StrCat("publish_per_s=", static_cast<int64_t>(n / secs)));
+  return 0;
+}
+
+// Sum of on-core time of every thread of this process so far.
+uint64_t ProcessCpuNanos() {
+  uint64_t total = 0;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream stat(task.path() / "schedstat");
+    uint64_t cpu_ns = 0;
+    stat >> cpu_ns;
+    total += cpu_ns;
+  }
+  return total;
+}
+
+// The second reference: what stock RocksDB (default options, no reads, no
+// Kafka) costs for the same records under the same keys, in WriteBatches of
+// --batch_messages with the same fsync setting. Records are generated
+// before the clock starts. Ingest cannot be faster than this on the same
+// cores, since it does this write plus consuming, checking and the version
+// read; the gap between the two is datarun's own cost.
+int BareRocksDb() {
+  const int64_t n = absl::GetFlag(FLAGS_records);
+  const auto catalog = BenchCatalog();
+  const int32_t partitions = absl::GetFlag(FLAGS_partitions);
+  RecordMix mix(catalog);
+  RecordMix::Item item;
+  std::string value, keys, values;
+  std::vector<size_t> key_ends(n), value_ends(n);
+  for (int64_t i = 0; i < n; ++i) {
+    mix.Next(&item, &value);
+    state::AppendRecordKey(item.subject_index % partitions, item.subject,
+                           item.data_class->id(), item.record_key, &keys);
+    values += value;
+    key_ends[i] = keys.size();
+    value_ends[i] = values.size();
+  }
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw_db = nullptr;
+  const std::string dir = absl::GetFlag(FLAGS_work_dir) + "/bare_rocksdb";
+  rocksdb::Status st = rocksdb::DB::Open(options, dir, &raw_db);
+  if (!st.ok()) DR_LOG(FATAL) << st.ToString();
+  std::unique_ptr<rocksdb::DB> db(raw_db);
+  rocksdb::WriteOptions wo;
+  wo.sync = absl::GetFlag(FLAGS_sync_writes);
+  const int64_t per_batch = absl::GetFlag(FLAGS_batch_messages);
+  const uint64_t cpu_start = ProcessCpuNanos();
+  const absl::Time start = absl::Now();
+  rocksdb::WriteBatch batch;
+  size_t key_begin = 0, value_begin = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const size_t key_end = key_ends[i];
+    const size_t value_end = value_ends[i];
+    batch.Put(
+        rocksdb::Slice(keys.data() + key_begin, key_end - key_begin),
+        rocksdb::Slice(values.data() + value_begin, value_end - value_begin));
+    key_begin = key_end;
+    value_begin = value_end;
+    if (batch.Count() == per_batch || i + 1 == n) {
+      st = db->Write(wo, &batch);
+      if (!st.ok()) DR_LOG(FATAL) << st.ToString();
+      batch.Clear();
+    }
+  }
+  const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+  const uint64_t cpu_ns = ProcessCpuNanos() - cpu_start;
+  Report(absl::StrCat(
+      "rocksdb_put_per_s=", static_cast<int64_t>(n / secs),
+      " rocksdb_cpu_us_per_record=", static_cast<double>(cpu_ns) / 1000 / n));
+  db->Close().PermitUncheckedError();
   return 0;
 }
 
@@ -381,14 +494,27 @@ int Main() {
   RunPhase("raw", *bootstrap, work, nullptr);
   RunPhase("ingest", *bootstrap, work, &rss_kb);
   kafka.Terminate(absl::Seconds(10)).IgnoreError();
+  if (absl::GetFlag(FLAGS_bare_rocksdb)) {
+    RunPhase("rocksdb", *bootstrap, work, nullptr);
+  }
 
   auto raw = ReadResult(work + "/raw.result");
   auto ing = ReadResult(work + "/ingest.result");
   const double raw_rate = std::stod(raw["raw_consume_per_s"]);
   const double ingest_rate = std::stod(ing["ingest_per_s"]);
+  std::string bare;
+  if (absl::GetFlag(FLAGS_bare_rocksdb)) {
+    auto rdb = ReadResult(work + "/rocksdb.result");
+    const double rdb_rate = std::stod(rdb["rocksdb_put_per_s"]);
+    bare = absl::StrFormat(
+        " rocksdb_put_per_s=%.0f ingest_vs_rocksdb_put=%.2f "
+        "rocksdb_cpu_us_per_record=%s",
+        rdb_rate, ingest_rate / rdb_rate, rdb["rocksdb_cpu_us_per_record"]);
+  }
   std::printf(
-      "ingest_per_s=%.0f raw_consume_per_s=%.0f ratio=%.2f peak_rss_mb=%ld\n",
-      ingest_rate, raw_rate, ingest_rate / raw_rate, rss_kb / 1024);
+      "ingest_per_s=%.0f raw_consume_per_s=%.0f ratio=%.2f peak_rss_mb=%ld%s\n",
+      ingest_rate, raw_rate, ingest_rate / raw_rate, rss_kb / 1024,
+      bare.c_str());
   return 0;
 }
 
@@ -401,5 +527,6 @@ int main(int argc, char** argv) {
   if (role == "publish") return datarun::bench::Publish();
   if (role == "raw") return datarun::bench::RawConsume();
   if (role == "ingest") return datarun::bench::Ingest();
+  if (role == "rocksdb") return datarun::bench::BareRocksDb();
   return datarun::bench::Main();
 }

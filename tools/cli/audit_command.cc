@@ -40,11 +40,6 @@
 #include "tools/cli/command.h"
 #include "tools/cli/common_flags.h"
 
-ABSL_FLAG(int32_t, partition, -1,
-          "audit verify: only this partition of dr.audit (-1: all)");
-ABSL_FLAG(int64_t, from_offset, 0,
-          "audit verify: start every partition at this offset (0: from the "
-          "first link, which must be sequence 0)");
 ABSL_FLAG(bool, json, false, "audit verify: print one JSON object");
 ABSL_FLAG(bool, parse_events, false,
           "audit verify: also parse every event as an AuditEvent (~4x "

@@ -22,9 +22,6 @@
 #include "tools/cli/command.h"
 #include "tools/cli/common_flags.h"
 
-ABSL_FLAG(std::string, department, "",
-          "keygen: catalog id of the department owning the seal, e.g. "
-          "public_security");
 ABSL_FLAG(std::string, algorithm, "sm2",
           "keygen: seal algorithm, sm2 (SM2 with SM3) or ed25519");
 ABSL_FLAG(std::string, key_id, "",

@@ -51,11 +51,6 @@
 #include "tools/cli/command.h"
 #include "tools/cli/common_flags.h"
 
-ABSL_FLAG(std::string, as, "",
-          "query: catalog id of the requesting department");
-ABSL_FLAG(std::string, matter, "", "query: matter id the request is for");
-ABSL_FLAG(std::string, subject, "",
-          "query: subject id (citizen id or unified social credit code)");
 ABSL_FLAG(std::string, kind, "profile",
           "query: profile, verify, certificate, dossier or usage");
 ABSL_FLAG(std::string, template, "",
@@ -68,8 +63,6 @@ ABSL_FLAG(std::string, on_behalf_of, "",
 ABSL_FLAG(std::string, officer, "", "query: officer id of the requester");
 ABSL_FLAG(std::string, keys, "keys",
           "query: keys directory holding <dept>/<key_id>.key.pem");
-ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
-          "query: how long to wait for the response");
 
 namespace datarun::cli {
 namespace {

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "exchange/audit/chain.h"
+#include "exchange/audit/event_writer.h"
 
 namespace datarun::audit {
 
@@ -104,7 +105,7 @@ AckCallback AuditLog::Notify(std::shared_ptr<Ack> ack) {
 absl::StatusOr<ChainLink> AuditLog::Record(int32_t partition,
                                            AuditEvent event) {
   ChainLink link;
-  RETURN_IF_ERROR(AppendTo(partition, &event, &link));
+  RETURN_IF_ERROR(AppendTo(partition, &event, {}, &link));
   return link;
 }
 
@@ -113,12 +114,19 @@ absl::StatusOr<AuditLog::LinkId> AuditLog::Append(int32_t partition,
   // Its strings keep their capacity from one append to the next; the sink
   // copies or serializes the link during Write.
   thread_local ChainLink link;
-  RETURN_IF_ERROR(AppendTo(partition, event, &link));
+  RETURN_IF_ERROR(AppendTo(partition, event, {}, &link));
+  return LinkId{partition, link.sequence()};
+}
+
+absl::StatusOr<AuditLog::LinkId> AuditLog::AppendEncoded(
+    int32_t partition, absl::string_view event_without_id) {
+  thread_local ChainLink link;
+  RETURN_IF_ERROR(AppendTo(partition, nullptr, event_without_id, &link));
   return LinkId{partition, link.sequence()};
 }
 
 absl::Status AuditLog::AppendTo(int32_t partition, AuditEvent* event,
-                                ChainLink* link) {
+                                absl::string_view encoded, ChainLink* link) {
   Chain* chain = GetChain(partition);
   auto ack = std::make_shared<Ack>();
   {
@@ -126,13 +134,17 @@ absl::Status AuditLog::AppendTo(int32_t partition, AuditEvent* event,
     if (!chain->broken.ok()) return chain->broken;
     if (!chain->loaded) RETURN_IF_ERROR(LoadLocked(partition, chain));
     const uint64_t sequence = chain->next_sequence;
-    event->set_event_id(absl::StrCat(partition, "-", sequence));
     // MakeLink's link, built in place: no copy of the event bytes, the
     // hashes written into the strings' existing buffers.
     std::string* bytes = link->mutable_event_bytes();
-    if (!event->SerializeToString(bytes)) {
-      return absl::InternalError(absl::StrCat(
-          "audit event of partition ", partition, " does not serialize"));
+    if (event != nullptr) {
+      event->set_event_id(absl::StrCat(partition, "-", sequence));
+      if (!event->SerializeToString(bytes)) {
+        return absl::InternalError(absl::StrCat(
+            "audit event of partition ", partition, " does not serialize"));
+      }
+    } else {
+      PrependEventId(absl::StrCat(partition, "-", sequence), encoded, bytes);
     }
     link->set_partition(partition);
     link->set_sequence(sequence);

@@ -33,6 +33,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "exchange/audit/audit_sink.h"
@@ -89,6 +90,14 @@ class AuditLog {
   // must not keep a reference to the link past Write (AuditSink's contract).
   absl::StatusOr<LinkId> Append(int32_t partition,
                                 datarun::v1::AuditEvent* event);
+  // Append of an event the caller encoded itself (AuditEventWriter):
+  // `event_without_id` is the serialized AuditEvent without its event_id,
+  // which the log puts in front ("<partition>-<sequence>", field 1, the
+  // first field protobuf writes), so the link's event bytes equal those
+  // Record makes for the same event. The bytes are read during the call
+  // only.
+  absl::StatusOr<LinkId> AppendEncoded(int32_t partition,
+                                       absl::string_view event_without_id);
 
   // Seals the partition's current head now (and stores it as chain head).
   // FailedPrecondition when there is no signer or the chain is empty.
@@ -130,8 +139,11 @@ class AuditLog {
 
   struct Ack;
   static AckCallback Notify(std::shared_ptr<Ack> ack);
-  // Record and Append: fills `link` (a fresh or a reused message).
+  // Record, Append and AppendEncoded: fills `link` (a fresh or a reused
+  // message) from `event`, or when it is null from `encoded` (the event's
+  // bytes without its id).
   absl::Status AppendTo(int32_t partition, datarun::v1::AuditEvent* event,
+                        absl::string_view encoded,
                         datarun::v1::ChainLink* link);
   Chain* GetChain(int32_t partition);
   absl::Status LoadLocked(int32_t partition, Chain* chain)

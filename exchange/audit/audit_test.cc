@@ -314,6 +314,46 @@ TEST(AuditLog, AppendOfAReusedEventMakesTheLinksRecordMakes) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+// The resolver's PROFILE path encodes its events itself (AuditEventWriter)
+// and AppendEncoded puts the event id in front: the links must be those
+// Record makes of the same events, and stop the same way.
+TEST(AuditLog, AppendEncodedMakesTheLinksRecordMakes) {
+  MemoryAuditSink by_record, by_encoded;
+  AuditLog record_log(&by_record, nullptr, nullptr);
+  AuditLog encoded_log(&by_encoded, nullptr, nullptr);
+  for (int i = 0; i < 6; ++i) {
+    AuditEvent e = Event(i, i % 2 ? kSubjectA : kSubjectB);
+    if (i % 3 == 0) e.mutable_on_behalf_of()->set_id(kSubjectB);
+    if (i % 2 == 0) e.add_consent_exempt_classes("real_estate_title");
+    // A request id past 127 bytes: a two-byte length in front of it.
+    if (i == 4) e.set_request_id(std::string(300, 'r'));
+    auto want = record_log.Record(5, e);
+    ASSERT_TRUE(want.ok()) << want.status();
+    e.clear_event_id();
+    auto got = encoded_log.AppendEncoded(5, e.SerializeAsString());
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->partition, 5);
+    EXPECT_EQ(got->sequence, want->sequence());
+  }
+  const std::vector<ChainLink> a = by_record.links(), b = by_encoded.links();
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(b[i].SerializeAsString(), a[i].SerializeAsString()) << i;
+    AuditEvent parsed;
+    ASSERT_TRUE(parsed.ParseFromString(b[i].event_bytes()));
+    EXPECT_EQ(parsed.event_id(), absl::StrCat("5-", i));
+  }
+  seal::SealKeyring keyring;
+  EXPECT_TRUE(VerifyChain(5, b, {}, keyring).ok());
+  by_encoded.Fail(absl::UnavailableError("broker down"));
+  EXPECT_EQ(encoded_log.AppendEncoded(5, "").status().code(),
+            absl::StatusCode::kUnavailable);
+  by_encoded.Fail(absl::OkStatus());
+  EXPECT_EQ(encoded_log.AppendEncoded(5, "").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST(AuditLog, ResumeContinuesAnExistingChain) {
   MemoryAuditSink sink;
   {

@@ -16,11 +16,13 @@
 // missing, or some record was not acknowledged within --timeout (the
 // acknowledged ones stay published: re-running is harmless because the
 // exchange ignores versions it already has). See docs/cli.md.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -68,19 +70,22 @@ class Outcomes {
     absl::MutexLock lock(&mu_);
     if (result.ok()) {
       ++acked_;
-      lines_.push_back(absl::StrCat("{\"line\":", r.line,
-                                    ",\"topic\":", JsonQuote(result->topic),
-                                    ",\"partition\":", result->partition,
-                                    ",\"offset\":", result->offset, "}"));
+      lines_.emplace_back(r.line,
+                          absl::StrCat("{\"line\":", r.line,
+                                       ",\"topic\":", JsonQuote(result->topic),
+                                       ",\"partition\":", result->partition,
+                                       ",\"offset\":", result->offset, "}"));
     } else {
       failures_.push_back(
           absl::StrCat("line ", r.line, ": ", result.status().ToString()));
     }
   }
-  // Prints the acknowledged records; returns how many.
+  // Prints the acknowledged records in input order (deliveries to
+  // several partitions complete in any order); returns how many.
   size_t Print() {
     absl::MutexLock lock(&mu_);
-    for (const auto& l : lines_) std::printf("%s\n", l.c_str());
+    std::sort(lines_.begin(), lines_.end());
+    for (const auto& [line, json] : lines_) std::printf("%s\n", json.c_str());
     return acked_;
   }
   std::vector<std::string> failures() {
@@ -91,7 +96,7 @@ class Outcomes {
  private:
   absl::Mutex mu_;
   size_t acked_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<int, std::string>> lines_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> failures_ ABSL_GUARDED_BY(mu_);
 };
 

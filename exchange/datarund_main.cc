@@ -44,6 +44,7 @@
 #include "exchange/catalog/catalog.h"
 #include "exchange/certificate/signer_set.h"
 #include "exchange/datarund_queries.h"
+#include "exchange/query/handover.h"
 #include "exchange/datarund_status.h"
 #include "exchange/ingest/class_directory.h"
 #include "exchange/ingest/ingestor.h"
@@ -373,7 +374,11 @@ int Main(int argc, char** argv, absl::Time started) {
   options.group_id = absl::GetFlag(FLAGS_group_id);
   options.client_id = absl::StrCat("datarund-", getpid());
   options.max_batch_messages = absl::GetFlag(FLAGS_batch_messages);
-  ingest::Ingestor ingestor(kafka_broker->get(), store->get(), &classes,
+  // The ingest consumer's rebalances also reach the query side, which hands
+  // the audit chains of revoked partitions over before the revocation
+  // returns (datarund_queries.h).
+  query::RebalanceHookBroker ingest_broker(kafka_broker->get());
+  ingest::Ingestor ingestor(&ingest_broker, store->get(), &classes,
                             ValidateSubject, options);
 
   std::unique_ptr<prometheus::Exposer> exposer;
@@ -448,6 +453,7 @@ int Main(int argc, char** argv, absl::Time started) {
                   absl::StrCat("queries: ", q.status().ToString()));
     }
     queries = *std::move(q);
+    ingest_broker.SetListener(queries->ListenToIngest());
     queries->Start();
   }
 
@@ -494,6 +500,7 @@ int Main(int argc, char** argv, absl::Time started) {
     absl::SleepFor(absl::Milliseconds(reported_ready ? 50 : 5));
   }
   ingest_thread.join();
+  ingest_broker.SetListener(nullptr);  // the ingest consumer has left
   if (lag_monitor != nullptr) lag_monitor->Stop();
   if (queries != nullptr) {
     // Seals every chain head appended to since its last checkpoint.

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -144,6 +145,9 @@ absl::StatusOr<std::unique_ptr<DaemonQueries>> DaemonQueries::Create(
         checkpoints, q->service_->metrics());
     checkpoints = q->counted_sink_.get();
   }
+  q->fenced_sink_ = std::make_unique<query::FencedCheckpointSink>(
+      checkpoints, &q->service_->fence());
+  checkpoints = q->fenced_sink_.get();
   q->service_->audit_log().ConnectBus(q->heads_.get(), checkpoints);
   return q;
 }
@@ -163,21 +167,47 @@ void DaemonQueries::Start() {
   });
 }
 
+query::RebalanceListener* DaemonQueries::ListenToIngest() {
+  listening_.store(true);
+  return this;
+}
+
 void DaemonQueries::OnAssignment(
     const std::vector<broker::TopicPartition>& assignment) {
-  std::set<int32_t> owned;
-  for (const auto& tp : assignment) {
-    if (absl::StartsWith(tp.topic, "dr.data.")) owned.insert(tp.partition);
-  }
+  if (listening_.load()) return;
+  std::vector<int32_t> owned = query::DataPartitions(assignment);
+  std::vector<int32_t> gone;
   for (int32_t p : owned_) {
-    if (owned.count(p) > 0) continue;
-    absl::Status st = service_->audit_log().Release(p);
-    if (!st.ok()) {
-      DR_LOG(WARNING) << "datarund: releasing the audit chain of partition "
-                      << p << ": " << st;
+    if (!std::binary_search(owned.begin(), owned.end(), p)) gone.push_back(p);
+  }
+  if (!gone.empty()) {
+    if (absl::Status st = service_->HandOver(gone, options_.handover_timeout);
+        !st.ok()) {
+      DR_LOG(WARNING) << "datarund: handing over audit chains: " << st;
     }
   }
-  owned_ = std::move(owned);
+  service_->TakeOver(owned);
+  owned_ = std::set<int32_t>(owned.begin(), owned.end());
+}
+
+void DaemonQueries::OnRevoking(
+    const std::vector<broker::TopicPartition>& partitions) {
+  const std::vector<int32_t> revoked = query::DataPartitions(partitions);
+  if (revoked.empty()) return;
+  const absl::Time start = absl::Now();
+  absl::Status st = service_->HandOver(revoked, options_.handover_timeout);
+  if (!st.ok()) {
+    DR_LOG(ERROR) << "datarund: handing over audit chains: " << st;
+  } else {
+    DR_LOG(INFO) << "datarund: handed over the audit chains of partitions "
+                 << absl::StrJoin(revoked, ",") << " in "
+                 << absl::FormatDuration(absl::Now() - start);
+  }
+}
+
+void DaemonQueries::OnAssigned(
+    const std::vector<broker::TopicPartition>& partitions) {
+  service_->TakeOver(query::DataPartitions(partitions));
 }
 
 absl::Status DaemonQueries::Stop() {

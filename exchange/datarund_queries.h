@@ -4,9 +4,17 @@
 // dr.audit (KafkaChainHeads), sealed checkpoints on dr.audit.checkpoint
 // every N links, when a partition moves away, and at shutdown.
 //
+// Hand-over (issue #5): datarund's ingest consumer reports its rebalances
+// here (query::RebalanceHookBroker, ListenToIngest): before a revocation
+// returns, the revoked partitions' chains are fenced, drained and sealed
+// (QueryService::HandOver), so the next owner, assigned only after that,
+// reads their final heads; an assignment takes them over again. SIGTERM
+// drains the same way: the ingest consumer's Close revokes everything.
+//
 // Owned and driven by datarund's main thread: Create, Start, then
-// OnAssignment from the status loop, then Stop. The QueryService runs on a
-// thread of its own.
+// OnAssignment from the status loop (a fallback when nothing listens to
+// the ingest consumer), then Stop. The QueryService runs on a thread of
+// its own; OnRevoking/OnAssigned run on the ingest consumer's thread.
 #ifndef DATARUN_EXCHANGE_DATARUND_QUERIES_H_
 #define DATARUN_EXCHANGE_DATARUND_QUERIES_H_
 
@@ -26,6 +34,7 @@
 #include "exchange/catalog/catalog.h"
 #include "exchange/certificate/signer_set.h"
 #include "exchange/policy/policy.h"
+#include "exchange/query/handover.h"
 #include "exchange/query/query_metrics.h"
 #include "exchange/query/query_service.h"
 #include "exchange/seal/keyring.h"
@@ -59,12 +68,15 @@ struct DaemonQueryOptions {
   uint64_t checkpoint_every = 1000;
   // How long Stop waits for the shutdown checkpoints.
   absl::Duration checkpoint_timeout = absl::Seconds(10);
+  // How long a revocation waits for the links of its partitions in flight
+  // (the audit log's own ack timeout is 10 s).
+  absl::Duration handover_timeout = absl::Seconds(10);
   // datarund's /metrics registry for the query metrics
   // (exchange/query/query_metrics.h); not owned. Null: none.
   prometheus::Registry* registry = nullptr;
 };
 
-class DaemonQueries {
+class DaemonQueries : public query::RebalanceListener {
  public:
   // `keyring` holds the catalog's keys; `checkpoint_signer` may be null
   // (--unsealed_checkpoints); `document_signers` seal certificates (by the
@@ -78,12 +90,22 @@ class DaemonQueries {
       certificate::SignerSet document_signers, state::StateStore* store,
       std::function<std::vector<broker::TopicPartition>()> ingest_assignment,
       DaemonQueryOptions options);
-  ~DaemonQueries();
+  ~DaemonQueries() override;
 
   void Start();
-  // The ingest assignment now: chains of partitions no longer owned are
-  // sealed and released, so they are reloaded from dr.audit if they return.
+  // Marks that the ingest consumer's rebalances reach OnRevoking and
+  // OnAssigned (through a RebalanceHookBroker the caller sets it on);
+  // OnAssignment then does nothing. Returns this.
+  query::RebalanceListener* ListenToIngest();
+  // The ingest assignment now, when nothing listens: chains of partitions
+  // no longer owned are handed over (late: the next owner may already
+  // have read their heads) and those owned again taken over.
   void OnAssignment(const std::vector<broker::TopicPartition>& assignment);
+  // RebalanceListener: the hand-over proper.
+  void OnRevoking(
+      const std::vector<broker::TopicPartition>& partitions) override;
+  void OnAssigned(
+      const std::vector<broker::TopicPartition>& partitions) override;
   // Stops serving, seals every chain appended since its last checkpoint
   // and flushes the audit producers. Returns the serving error, if any,
   // else the sealing error.
@@ -100,6 +122,8 @@ class DaemonQueries {
   std::unique_ptr<audit::KafkaCheckpointSink> checkpoint_sink_;
   // Counts checkpoint_sink_'s acks, when there are metrics.
   std::unique_ptr<query::CountingCheckpointSink> counted_sink_;
+  // Refuses checkpoints of links refused while handing over.
+  std::unique_ptr<query::FencedCheckpointSink> fenced_sink_;
   std::unique_ptr<audit::KafkaChainHeads> heads_;
   std::unique_ptr<query::QueryService> service_;
   DaemonQueryOptions options_;
@@ -107,7 +131,8 @@ class DaemonQueries {
   absl::Status run_status_;
   std::thread thread_;
   std::thread warm_up_;  // the heads consumer's group join
-  std::set<int32_t> owned_;
+  std::atomic<bool> listening_{false};
+  std::set<int32_t> owned_;  // OnAssignment's view (main thread)
 };
 
 }  // namespace datarun::daemon

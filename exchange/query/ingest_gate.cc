@@ -19,7 +19,7 @@ constexpr absl::Duration kAssignmentRefresh = absl::Milliseconds(100);
 absl::StatusOr<std::unique_ptr<IngestGate>> IngestGate::Create(
     broker::Broker* broker,
     std::function<std::vector<broker::TopicPartition>()> assignment,
-    state::StateStore* store) {
+    state::StateStore* store, const ChainFence* fence) {
   broker::ConsumerOptions co;
   co.client_id = "datarund-ingest-gate";
   // Never subscribes; the group id is only required by the client.
@@ -28,18 +28,22 @@ absl::StatusOr<std::unique_ptr<IngestGate>> IngestGate::Create(
   ASSIGN_OR_RETURN(std::unique_ptr<broker::Consumer> consumer,
                    broker->NewConsumer(co));
   return std::unique_ptr<IngestGate>(
-      new IngestGate(std::move(consumer), std::move(assignment), store));
+      new IngestGate(std::move(consumer), std::move(assignment), store, fence));
 }
 
 IngestGate::IngestGate(
     std::unique_ptr<broker::Consumer> watermarks,
     std::function<std::vector<broker::TopicPartition>()> assignment,
-    state::StateStore* store)
+    state::StateStore* store, const ChainFence* fence)
     : watermarks_(std::move(watermarks)),
       assignment_(std::move(assignment)),
-      store_(store) {}
+      store_(store),
+      fence_(fence) {}
 
 Serving IngestGate::Serves(int32_t partition) {
+  // Before the lock: a fenced partition is being (or was) handed over, and
+  // its chain must get no more links here until it is taken over again.
+  if (fence_ != nullptr && fence_->fenced(partition)) return Serving::kNotOwned;
   absl::MutexLock l(&mu_);
   const absl::Time now = absl::Now();
   if (now - assignment_read_ > kAssignmentRefresh) {
@@ -93,6 +97,11 @@ Serving IngestGate::Serves(int32_t partition) {
                << ": ingest caught up with " << ps.target.size()
                << " data topics";
   return Serving::kServe;
+}
+
+void IngestGate::Forget(int32_t partition) {
+  absl::MutexLock l(&mu_);
+  partitions_.erase(partition);
 }
 
 }  // namespace datarun::query

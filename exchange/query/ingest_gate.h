@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "broker_adapters/broker.h"
+#include "exchange/query/handover.h"
 #include "exchange/query/topics.h"
 #include "exchange/state/state_store.h"
 
@@ -35,12 +36,18 @@ class IngestGate {
   // `assignment`: the ingest consumer's current assignment (e.g.
   // Ingestor::Assignment). `store`: where ingest stores its offsets. Not
   // owned; must outlive the gate.
+  // `fence` (may be null, not owned): a partition it fences is not served
+  // (handover.h), whatever the assignment says.
   static absl::StatusOr<std::unique_ptr<IngestGate>> Create(
       broker::Broker* broker,
       std::function<std::vector<broker::TopicPartition>()> assignment,
-      state::StateStore* store);
+      state::StateStore* store, const ChainFence* fence = nullptr);
 
   Serving Serves(int32_t partition);
+
+  // The partition was handed over: when it comes back, ingest must catch
+  // up again (to the watermarks of then) before it is served.
+  void Forget(int32_t partition);
 
  private:
   struct PartitionState {
@@ -54,11 +61,12 @@ class IngestGate {
 
   IngestGate(std::unique_ptr<broker::Consumer> watermarks,
              std::function<std::vector<broker::TopicPartition>()> assignment,
-             state::StateStore* store);
+             state::StateStore* store, const ChainFence* fence);
 
   std::unique_ptr<broker::Consumer> watermarks_;  // only QueryWatermarks
   const std::function<std::vector<broker::TopicPartition>()> assignment_;
   state::StateStore* const store_;
+  const ChainFence* const fence_;
 
   absl::Mutex mu_;
   absl::Time assignment_read_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();

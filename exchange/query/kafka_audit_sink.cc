@@ -11,11 +11,27 @@
 namespace datarun::query {
 
 KafkaAuditSink::KafkaAuditSink(broker::Producer* producer, std::string topic,
-                               QueryTrace* trace)
-    : producer_(producer), topic_(std::move(topic)), trace_(trace) {}
+                               QueryTrace* trace, ChainFence* fence)
+    : producer_(producer),
+      topic_(std::move(topic)),
+      trace_(trace),
+      fence_(fence) {}
 
 void KafkaAuditSink::Write(const datarun::v1::ChainLink& link,
                            audit::AckCallback done) {
+  std::atomic<int64_t>* in_flight = nullptr;
+  if (fence_ != nullptr) {
+    // Called under the chain's lock, so once the fence is up no later link
+    // of this chain leaves this instance.
+    if (!fence_->Admit(link.partition(), link.sequence())) {
+      done(absl::FailedPreconditionError(
+          absl::StrCat("audit link ", link.partition(), "-", link.sequence(),
+                       " not sent: partition ", link.partition(),
+                       " is being handed over to another instance")));
+      return;
+    }
+    in_flight = fence_->in_flight(link.partition());
+  }
   if (trace_ != nullptr && !QueryTrace::CurrentRequest().empty()) {
     std::string id(QueryTrace::CurrentRequest());
     trace_->Mark(id, TraceStage::kAuditWrite);
@@ -28,7 +44,7 @@ void KafkaAuditSink::Write(const datarun::v1::ChainLink& link,
   audit::SendAcknowledged(
       *producer_, topic_, link.partition(), link.SerializeAsString(),
       absl::StrCat("audit link ", link.partition(), "-", link.sequence()),
-      std::move(done));
+      std::move(done), in_flight);
 }
 
 namespace {

@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "broker_adapters/broker.h"
 #include "exchange/audit/audit_sink.h"
+#include "exchange/query/handover.h"
 #include "exchange/query/query_trace.h"
 #include "exchange/query/topics.h"
 #include "proto/datarun/v1/audit.pb.h"
@@ -33,9 +34,12 @@ class KafkaAuditSink : public audit::AuditSink {
   // `producer` is not owned and must outlive the sink.
   // `trace` (debug, may be null, not owned) gets kAuditWrite and
   // kAuditAcked of the calling thread's current request.
+  // `fence` (may be null, not owned) admits each link (handover.h): a link
+  // of a fenced partition is not sent and `done` gets FailedPrecondition.
   explicit KafkaAuditSink(broker::Producer* producer,
                           std::string topic = kAuditTopic,
-                          QueryTrace* trace = nullptr);
+                          QueryTrace* trace = nullptr,
+                          ChainFence* fence = nullptr);
 
   void Write(const datarun::v1::ChainLink& link,
              audit::AckCallback done) override;
@@ -44,6 +48,7 @@ class KafkaAuditSink : public audit::AuditSink {
   broker::Producer* const producer_;
   const std::string topic_;
   QueryTrace* const trace_;
+  ChainFence* const fence_;
 };
 
 // Every link of every partition of `topics` (one consumer, one group join:

@@ -3,6 +3,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "exchange/query/partitioner.h"
 #include "exchange/query/topics.h"
@@ -41,8 +43,10 @@ absl::StatusOr<std::unique_ptr<QueryService>> QueryService::Create(
     s->metrics_ = std::make_unique<QueryMetrics>(*options.registry, matters,
                                                  options.partitions);
   }
-  ASSIGN_OR_RETURN(s->gate_, IngestGate::Create(
-                                 broker, std::move(ingest_assignment), store));
+  s->fence_ = std::make_unique<ChainFence>(options.partitions);
+  ASSIGN_OR_RETURN(
+      s->gate_, IngestGate::Create(broker, std::move(ingest_assignment), store,
+                                   s->fence_.get()));
   broker::ProducerOptions po;
   po.client_id = absl::StrCat("datarund-audit-", options.instance_id);
   po.properties = {{"linger.ms", "1"}};
@@ -50,8 +54,8 @@ absl::StatusOr<std::unique_ptr<QueryService>> QueryService::Create(
   for (const auto& [k, v] : options.audit_producer_properties)
     po.properties[k] = v;
   ASSIGN_OR_RETURN(s->audit_producer_, broker->NewProducer(po));
-  s->sink_ = std::make_unique<KafkaAuditSink>(s->audit_producer_.get(),
-                                              kAuditTopic, options.trace);
+  s->sink_ = std::make_unique<KafkaAuditSink>(
+      s->audit_producer_.get(), kAuditTopic, options.trace, s->fence_.get());
   audit::AuditLogOptions ao;
   ao.checkpoint_every = options.checkpoint_every;
   s->audit_log_ = std::make_unique<audit::AuditLog>(s->sink_.get(),
@@ -78,6 +82,45 @@ absl::StatusOr<std::unique_ptr<QueryService>> QueryService::Create(
   s->server_ =
       std::make_unique<QueryServer>(broker, s->resolver_.get(), std::move(qo));
   return s;
+}
+
+absl::Status QueryService::HandOver(const std::vector<int32_t>& partitions,
+                                    absl::Duration timeout) {
+  for (int32_t p : partitions) {
+    fence_->Fence(p);
+    gate_->Forget(p);
+  }
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::Status first;
+  for (int32_t p : partitions) {
+    if (!fence_->WaitIdle(p, deadline) && first.ok()) {
+      first = absl::DeadlineExceededError(absl::StrCat(
+          "handing over the audit chain of partition ", p, ": ",
+          fence_->in_flight(p)->load(), " links still in flight after ",
+          absl::FormatDuration(timeout),
+          "; if they land, the next owner forks the chain there"));
+    }
+  }
+  for (int32_t p : partitions) {
+    absl::Status st = audit_log_->Release(p);
+    if (!st.ok() && first.ok()) first = st;
+  }
+  return first;
+}
+
+void QueryService::TakeOver(const std::vector<int32_t>& partitions) {
+  for (int32_t p : partitions) {
+    if (!fence_->fenced(p)) continue;
+    // Still fenced: a link refused since the hand-over stopped the chain
+    // (or loaded a head that is old by now); Release forgets both. A
+    // checkpoint of a refused link is refused by FencedCheckpointSink.
+    absl::Status st = audit_log_->Release(p);
+    if (!st.ok()) {
+      DR_LOG(INFO) << "audit chain of partition " << p
+                   << " taken over again: " << st;
+    }
+    fence_->Unfence(p);
+  }
 }
 
 }  // namespace datarun::query

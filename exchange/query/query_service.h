@@ -24,6 +24,7 @@
 #include "exchange/audit/audit_log.h"
 #include "exchange/catalog/catalog.h"
 #include "exchange/policy/policy.h"
+#include "exchange/query/handover.h"
 #include "exchange/query/ingest_gate.h"
 #include "exchange/query/kafka_audit_sink.h"
 #include "exchange/query/query_metrics.h"
@@ -85,6 +86,24 @@ class QueryService {
   bool ready() const { return server_->ready(); }
   const QueryServerCounters& counters() const { return server_->counters(); }
   audit::AuditLog& audit_log() { return *audit_log_; }
+  // The hand-over fence of this instance's chains (handover.h).
+  ChainFence& fence() { return *fence_; }
+
+  // Partitions moving to another instance (before the revocation returns):
+  // no more requests of theirs are answered and no more links of their
+  // chains leave (a request already past the gate fails closed: no
+  // response); waits until every link of theirs already sent is
+  // acknowledged or failed, up to `timeout`; then seals each head
+  // (Release: a checkpoint when links were appended since the last one)
+  // and forgets the chain. DeadlineExceeded names a partition whose links
+  // were still in flight at the deadline: its next owner may fork the
+  // chain there (it is released anyway). Other errors are of the seals.
+  absl::Status HandOver(const std::vector<int32_t>& partitions,
+                        absl::Duration timeout);
+  // Partitions assigned (again): fenced ones are released (a link refused
+  // while fenced stopped the chain) and unfenced; their chains continue
+  // from dr.audit at the next request, once ingest caught up.
+  void TakeOver(const std::vector<int32_t>& partitions);
   // Null without QueryServiceOptions::registry.
   QueryMetrics* metrics() { return metrics_.get(); }
 
@@ -92,6 +111,7 @@ class QueryService {
   QueryService() = default;
 
   std::unique_ptr<QueryMetrics> metrics_;
+  std::unique_ptr<ChainFence> fence_;
   std::unique_ptr<IngestGate> gate_;
   std::unique_ptr<broker::Producer> audit_producer_;
   std::unique_ptr<KafkaAuditSink> sink_;

@@ -15,7 +15,8 @@ KafkaCheckpointSink::KafkaCheckpointSink(broker::Producer* producer,
 
 void SendAcknowledged(broker::Producer& producer, const std::string& topic,
                       int32_t partition, const std::string& value,
-                      absl::string_view what, AckCallback done) {
+                      absl::string_view what, AckCallback done,
+                      std::atomic<int64_t>* in_flight) {
   const std::string key = absl::StrCat(partition);
   broker::OutgoingMessage m;
   m.topic = topic;
@@ -23,15 +24,25 @@ void SendAcknowledged(broker::Producer& producer, const std::string& topic,
   m.value = value;
   m.partition = partition;
   // Send either accepts the record (then only the delivery report calls
-  // `done`) or refuses it (then only the code below does).
-  auto shared = std::make_shared<AckCallback>(std::move(done));
+  // `done`) or refuses it (then only the code below does). The counter
+  // rides in the same allocation as the callback.
+  struct Pending {
+    AckCallback done;
+    std::atomic<int64_t>* in_flight;
+    void Finish(absl::Status st) {
+      done(std::move(st));
+      if (in_flight != nullptr) in_flight->fetch_sub(1);
+    }
+  };
+  auto shared = std::make_shared<Pending>(Pending{std::move(done), in_flight});
   absl::Status st = producer.Send(
       m, [shared](const absl::StatusOr<broker::DeliveryReport>& r) {
-        (*shared)(r.ok() ? absl::OkStatus() : r.status());
+        shared->Finish(r.ok() ? absl::OkStatus() : r.status());
       });
   if (!st.ok()) {
-    (*shared)(absl::Status(st.code(), absl::StrCat(what, " not sent to ", topic,
-                                                   ": ", st.message())));
+    shared->Finish(absl::Status(
+        st.code(),
+        absl::StrCat(what, " not sent to ", topic, ": ", st.message())));
   }
 }
 

@@ -23,6 +23,7 @@
 #ifndef DATARUN_EXCHANGE_AUDIT_KAFKA_AUDIT_BUS_H_
 #define DATARUN_EXCHANGE_AUDIT_KAFKA_AUDIT_BUS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -49,9 +50,13 @@ inline constexpr char kCheckpointTopic[] = "dr.audit.checkpoint";
 // `topic` and calls `done` exactly once: with the delivery report's status,
 // or, when the producer refuses the record, with that error prefixed by
 // `what` (e.g. "audit link 3-17"). Both audit sinks write this way.
+// `in_flight` (may be null) is decremented once `done` has run: the
+// record's outcome is final (the hand-over fence, exchange/query/
+// handover.h, waits for it).
 void SendAcknowledged(broker::Producer& producer, const std::string& topic,
                       int32_t partition, const std::string& value,
-                      absl::string_view what, AckCallback done);
+                      absl::string_view what, AckCallback done,
+                      std::atomic<int64_t>* in_flight = nullptr);
 
 class KafkaCheckpointSink : public CheckpointSink {
  public:

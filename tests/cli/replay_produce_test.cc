@@ -13,6 +13,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -395,6 +396,29 @@ TEST_F(ReplayProduceTest, QueryShowsOnAuditAndQueryTopics) {
   lines = JsonLines(r.out);
   ASSERT_GE(lines.size(), 1u) << r.out;
   EXPECT_THAT(r.out, HasSubstr("戊"));
+}
+
+TEST_F(ReplayProduceTest, FollowTailsUntilInterrupted) {
+  const std::string s = CitizenId(171);
+  // SIGINT after 10 s; --preserve-status: replay's own exit code.
+  CommandResult tail;
+  std::thread follower([&] {
+    tail = test_support::RunCommand(
+        "/usr/bin/timeout",
+        {"--preserve-status", "-s", "INT", "10", "tools/datarun", "replay",
+         Brokers(), absl::StrCat("--topic=", kHousehold),
+         absl::StrCat("--subject=", s), "--follow"});
+  });
+  // Published after the follower read the high watermarks and joined.
+  absl::SleepFor(absl::Seconds(5));
+  CommandResult r = Produce(
+      "public_security", WriteFile("tail.jsonl", {HouseholdLine(s, "癸", 1)}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  follower.join();
+  EXPECT_EQ(tail.exit_code, 0) << tail.err;
+  std::vector<google::protobuf::Struct> lines = JsonLines(tail.out);
+  ASSERT_EQ(lines.size(), 1u) << tail.out << tail.err;
+  EXPECT_EQ(Str(lines[0], "value.payload.name"), "癸");
 }
 
 TEST_F(ReplayProduceTest, IdleTopicEndsAtOnce) {

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <set>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "broker_adapters/kafka/client_config.h"
@@ -113,6 +114,12 @@ class KafkaConsumer : public Consumer {
   absl::Status Init(rd_kafka_conf_t* conf) {
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_rebalance_cb(conf, &KafkaConsumer::OnRebalance);
+    char bootstrap[1024];
+    size_t size = sizeof(bootstrap);
+    if (rd_kafka_conf_get(conf, "bootstrap.servers", bootstrap, &size) ==
+        RD_KAFKA_CONF_OK) {
+      bootstrap_ = absl::StrCat("bootstrap.servers=", bootstrap);
+    }
     auto rk = NewHandle(RD_KAFKA_CONSUMER, conf);
     if (!rk.ok()) return rk.status();
     rk_ = *rk;
@@ -231,42 +238,24 @@ class KafkaConsumer : public Consumer {
     return {assignment_.begin(), assignment_.end()};
   }
 
+  // Not rd_kafka_query_watermark_offsets: in librdkafka 2.0.2 its wait for
+  // the two ListOffsets replies has no deadline (it serves its reply queue
+  // until both requests finish), so against a leader that went away it
+  // blocked for minutes whatever the timeout. rd_kafka_offsets_for_times
+  // sends the same request (the logical offsets -2 and -1 are the
+  // "earliest" and "latest" timestamps of ListOffsets, so the same
+  // isolation level applies) and stops waiting at its deadline. One call
+  // per watermark: a ListOffsets request may not name a partition twice.
   absl::StatusOr<Watermarks> QueryWatermarks(const TopicPartition& tp,
                                              absl::Duration timeout) override {
+    const absl::Time deadline = absl::Now() + timeout;
     Watermarks w;
-    rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(rk_, tp.topic.c_str(), tp.partition,
-                                         &w.low, &w.high, TimeoutMs(timeout));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return KafkaStatus(err, absl::StrCat("watermarks of ", ToString(tp)));
-    }
+    RETURN_IF_ERROR(
+        ListOffset(tp, kOffsetBeginning, deadline, timeout, &w.low));
+    RETURN_IF_ERROR(ListOffset(tp, kOffsetEnd, deadline, timeout, &w.high));
+    // An empty partition may report no earliest offset.
+    if (w.low < 0 && w.high >= 0) w.low = w.high;
     return w;
-  }
-
-  absl::StatusOr<std::vector<int64_t>> OffsetsForTimes(
-      const std::vector<std::pair<TopicPartition, absl::Time>>& query,
-      absl::Duration timeout) override {
-    std::vector<TopicPartition> tps;
-    for (const auto& [tp, t] : query) tps.push_back(tp);
-    PartitionList list(tps);
-    for (size_t i = 0; i < query.size(); ++i) {
-      list.list->elems[i].offset = absl::ToUnixMillis(query[i].second);
-    }
-    rd_kafka_resp_err_t err =
-        rd_kafka_offsets_for_times(rk_, list.list, TimeoutMs(timeout));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return KafkaStatus(err, "offsets for times");
-    }
-    std::vector<int64_t> out;
-    for (int i = 0; i < list.list->cnt; ++i) {
-      const auto& e = list.list->elems[i];
-      if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        return KafkaStatus(
-            e.err, absl::StrCat("offset for time of ", ToString(tps[i])));
-      }
-      out.push_back(e.offset < 0 ? kOffsetEnd : e.offset);
-    }
-    return out;
   }
 
   absl::Status Close() override {
@@ -307,6 +296,36 @@ class KafkaConsumer : public Consumer {
       }
       rd_kafka_assign(rk, nullptr);
       self->assignment_.clear();
+    }
+  }
+
+  // The offset ListOffsets gives for `which` (kOffsetBeginning or
+  // kOffsetEnd), waiting until `deadline` at most.
+  absl::Status ListOffset(const TopicPartition& tp, int64_t which,
+                          absl::Time deadline, absl::Duration timeout,
+                          int64_t* out) {
+    PartitionList list({tp});
+    list.list->elems[0].offset = which;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(
+        rk_, list.list, TimeoutMs(deadline - absl::Now()));
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list.list->elems[0].err;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      *out = list.list->elems[0].offset;
+      return absl::OkStatus();
+    }
+    const std::string what = absl::StrCat("watermarks of ", ToString(tp));
+    switch (err) {
+      case RD_KAFKA_RESP_ERR__TIMED_OUT:
+      case RD_KAFKA_RESP_ERR__TRANSPORT:
+      case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+        // What the caller needs to act on: nobody answered, where, and how
+        // long we waited.
+        return absl::UnavailableError(absl::StrCat(
+            "no Kafka broker answered at ", bootstrap_, " within ",
+            absl::FormatDuration(timeout), " (", what,
+            "): ", rd_kafka_err2name(err), ": ", rd_kafka_err2str(err)));
+      default:
+        return KafkaStatus(err, what);
     }
   }
 
@@ -402,7 +421,8 @@ class KafkaConsumer : public Consumer {
   }
 
   rd_kafka_t* rk_ = nullptr;
-  rd_kafka_queue_t* queue_ = nullptr;  // the consumer queue
+  rd_kafka_queue_t* queue_ = nullptr;                // the consumer queue
+  std::string bootstrap_ = "the bootstrap servers";  // for error messages
   std::vector<rd_kafka_message_t*> batch_;
   RebalanceHandler* handler_ = nullptr;
   std::set<TopicPartition> assignment_;

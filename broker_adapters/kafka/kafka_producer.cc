@@ -15,7 +15,8 @@
 namespace datarun::broker::kafka_internal {
 namespace {
 
-// How long the destructor lets queued records finish before failing them.
+// How long the destructor lets queued records finish before failing them
+// (less when no broker is up: see ~KafkaProducer).
 constexpr absl::Duration kCloseFlushTimeout = absl::Seconds(10);
 
 // A record's librdkafka opaque tells the two entry points apart without an
@@ -45,6 +46,7 @@ class KafkaProducer : public Producer {
   absl::Status Init(rd_kafka_conf_t* conf) {
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_dr_msg_cb(conf, &KafkaProducer::OnDelivery);
+    rd_kafka_conf_set_error_cb(conf, &KafkaProducer::OnError);
     auto rk = NewHandle(RD_KAFKA_PRODUCER, conf);
     if (!rk.ok()) return rk.status();
     rk_ = *rk;
@@ -56,7 +58,11 @@ class KafkaProducer : public Producer {
   ~KafkaProducer() override {
     if (rk_ == nullptr) return;
     if (InFlight() > 0) {
-      absl::Status s = Flush(kCloseFlushTimeout);
+      // With every broker down (the bus is gone, or the process is being
+      // stopped because of it) waiting cannot deliver anything: the
+      // records would only fail at message.timeout.ms, minutes later.
+      absl::Status s = WaitDelivered(kCloseFlushTimeout,
+                                     /*until_all_brokers_down=*/true);
       if (!s.ok()) {
         DR_LOG(WARNING) << "producer closing with " << InFlight()
                         << " undelivered records; failing them: " << s;
@@ -116,6 +122,19 @@ class KafkaProducer : public Producer {
   }
 
   absl::Status Flush(absl::Duration timeout) override {
+    return WaitDelivered(timeout, /*until_all_brokers_down=*/false);
+  }
+
+  int64_t InFlight() const override {
+    return in_flight_.load(std::memory_order_acquire);
+  }
+
+ private:
+  // Flush for up to `timeout`; with `until_all_brokers_down` also stops
+  // once librdkafka reported every broker down and nothing was delivered
+  // since.
+  absl::Status WaitDelivered(absl::Duration timeout,
+                             bool until_all_brokers_down) {
     const absl::Time deadline = absl::Now() + timeout;
     // The poller serves the callbacks (rd_kafka_flush on its thread, which
     // also makes librdkafka send lingering batches at once): callbacks thus
@@ -124,21 +143,27 @@ class KafkaProducer : public Producer {
     // InFlight up.
     flush_waiters_.fetch_add(1, std::memory_order_acq_rel);
     rd_kafka_queue_yield(main_queue_);
+    bool all_down = false;
     while (InFlight() > 0 && absl::Now() < deadline) {
+      if (until_all_brokers_down &&
+          all_brokers_down_.load(std::memory_order_acquire)) {
+        all_down = true;
+        break;
+      }
       absl::SleepFor(absl::Microseconds(200));
     }
     flush_waiters_.fetch_sub(1, std::memory_order_acq_rel);
     if (InFlight() == 0) return absl::OkStatus();
+    if (all_down) {
+      return absl::UnavailableError(
+          absl::StrCat("flush: ", InFlight(),
+                       " records undelivered and every broker is down"));
+    }
     return absl::DeadlineExceededError(
         absl::StrCat("flush: ", InFlight(), " records still undelivered after ",
                      absl::FormatDuration(timeout)));
   }
 
-  int64_t InFlight() const override {
-    return in_flight_.load(std::memory_order_acquire);
-  }
-
- private:
   // The topic handle of `topic`, made on first use and kept until the
   // producer is destroyed (librdkafka looks a topic name up under its own
   // lock on every produce otherwise).
@@ -245,7 +270,24 @@ class KafkaProducer : public Producer {
                                 -1, self->DeliveryError(m));
       }
     }
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        self->all_brokers_down_.load(std::memory_order_relaxed)) {
+      self->all_brokers_down_.store(false, std::memory_order_release);
+    }
     self->in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+
+  // Client-level errors, served by the poller. librdkafka logs them itself
+  // only when no error callback is set.
+  static void OnError(rd_kafka_t* rk, int err, const char* reason,
+                      void* opaque) {
+    auto* self = static_cast<KafkaProducer*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+      self->all_brokers_down_.store(true, std::memory_order_release);
+    }
+    DR_LOG(WARNING) << "librdkafka " << rd_kafka_name(rk) << ": "
+                    << rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))
+                    << ": " << reason;
   }
 
   absl::Status DeliveryError(const rd_kafka_message_t* m) {
@@ -285,6 +327,8 @@ class KafkaProducer : public Producer {
   rd_kafka_queue_t* main_queue_ = nullptr;
   std::atomic<int64_t> in_flight_{0};
   std::atomic<int> flush_waiters_{0};
+  // Set by an _ALL_BROKERS_DOWN error, cleared by the next delivery.
+  std::atomic<bool> all_brokers_down_{false};
   absl::Notification stop_;
   std::thread poller_;
   absl::Mutex topics_mu_;

@@ -85,7 +85,12 @@ absl::StatusCode KafkaStatusCode(int code) {
     case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
     case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
       return absl::StatusCode::kFailedPrecondition;
+    // The client is being destroyed: a purged record was failed by the
+    // producer's destructor (it may still have reached the broker if it was
+    // in flight).
     case RD_KAFKA_RESP_ERR__DESTROY:
+    case RD_KAFKA_RESP_ERR__PURGE_QUEUE:
+    case RD_KAFKA_RESP_ERR__PURGE_INFLIGHT:
       return absl::StatusCode::kCancelled;
     // Fatal for an idempotent producer: the producer instance is unusable
     // and acknowledged ordering can no longer be guaranteed.

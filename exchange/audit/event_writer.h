@@ -50,8 +50,13 @@ enum AuditEventField : int {
 
 class AuditEventWriter {
  public:
-  // Clears `out` (keeping its capacity) and appends to it.
-  explicit AuditEventWriter(std::string* out) : out_(out) { out_->clear(); }
+  // Writes into `out`, replacing what it held but keeping its capacity. The
+  // bytes are complete (and `out` sized to them) once the writer is
+  // destroyed.
+  explicit AuditEventWriter(std::string* out);
+  ~AuditEventWriter() { out_->resize(n_); }
+  AuditEventWriter(const AuditEventWriter&) = delete;
+  AuditEventWriter& operator=(const AuditEventWriter&) = delete;
 
   // A singular string field; nothing when empty (proto3).
   void String(int field, absl::string_view value) {
@@ -74,11 +79,19 @@ class AuditEventWriter {
                  absl::Span<const absl::string_view> record_keys);
 
  private:
-  void Tag(int field, int wire_type);
-  void Varint(uint64_t v);
+  // Room for `k` more bytes at the write position, which it returns. The
+  // string is sized ahead and written through a pointer: appending each
+  // tag, length and value to a std::string cost more than the bytes.
+  char* Room(size_t k) {
+    if (n_ + k > out_->size()) Grow(k);
+    return &(*out_)[n_];
+  }
+  void Grow(size_t k);
+  void Done(const char* end) { n_ = end - out_->data(); }
   void LengthDelimited(int field, absl::string_view value);
 
   std::string* const out_;
+  size_t n_ = 0;  // bytes written
 };
 
 // The bytes of field 1 (event_id) followed by `rest`: the serialized event

@@ -12,11 +12,17 @@ namespace {
 
 using datarun::v1::AuditEvent;
 
+void WriteTo(const AuditEvent& e, std::string* out);
+
 // Writes `e` (without its event_id) the way the resolver does, field by field
 // in increasing number, from the message's own values.
-std::string Write(const AuditEvent& e) {
-  std::string out = "left over from a previous event";
-  AuditEventWriter w(&out);
+std::string Write(const AuditEvent& e, std::string out = "left over") {
+  WriteTo(e, &out);
+  return out;
+}
+
+void WriteTo(const AuditEvent& e, std::string* out) {
+  AuditEventWriter w(out);
   if (e.has_time()) w.Message(kTime, e.time());
   w.String(kRequestId, e.request_id());
   w.String(kRequesterDepartment, e.requester_department());
@@ -40,7 +46,6 @@ std::string Write(const AuditEvent& e) {
   }
   w.String(kConsentExemptionBasis, e.consent_exemption_basis());
   w.String(kDocumentId, e.document_id());
-  return out;
 }
 
 AuditEvent Full() {
@@ -116,6 +121,14 @@ TEST(AuditEventWriter, WritesWhatProtobufSerializes) {
   }
   for (size_t i = 0; i < events.size(); ++i) {
     EXPECT_EQ(Write(events[i]), events[i].SerializeAsString()) << i;
+  }
+  // One buffer reused across events of every size, as the resolver does.
+  std::string reused;
+  for (int round = 0; round < 2; ++round) {
+    for (size_t i = 0; i < events.size(); ++i) {
+      WriteTo(events[i], &reused);
+      EXPECT_EQ(reused, events[i].SerializeAsString()) << round << " " << i;
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "exchange/audit/event_writer.h"
 #include "google/protobuf/message.h"
 
 namespace datarun::resolver {
@@ -109,12 +110,7 @@ absl::Status AnswerProfile(const policy::AgreementPlan& plan,
                            const datarun::v1::Subject& subject,
                            const ProfileRecords& records,
                            datarun::v1::QueryResponse* response,
-                           datarun::v1::AuditEvent* event) {
-  // A subject holds a handful of classes: a linear search beats a map keyed
-  // by copied class names.
-  absl::InlinedVector<
-      std::pair<absl::string_view, datarun::v1::DisclosedClass*>, 8>
-      disclosed;
+                           std::vector<DisclosedView>* disclosed) {
   for (const state::RecordEnvelope& r : records.data) {
     auto g = plan.classes.find(r.data_class);
     if (g == plan.classes.end() || g->second.mask.empty()) continue;
@@ -139,20 +135,87 @@ absl::Status AnswerProfile(const policy::AgreementPlan& plan,
     t->set_seconds(r.event_time_seconds);
     t->set_nanos(r.event_time_nanos);
     *d->mutable_subject() = subject;
-    datarun::v1::DisclosedClass* dc = nullptr;
-    for (const auto& [cls, c] : disclosed) {
-      if (cls == r.data_class) dc = c;
+    // A subject holds a handful of classes: a linear search beats a map.
+    DisclosedView* dc = nullptr;
+    for (DisclosedView& v : *disclosed) {
+      if (v.data_class == r.data_class) dc = &v;
     }
     if (dc == nullptr) {
-      dc = event->add_disclosed();
-      disclosed.emplace_back(r.data_class, dc);
-      SetString(r.data_class, dc->mutable_data_class());
-      dc->mutable_fields()->Reserve(cg.mask.paths().size());
-      for (const auto& f : cg.mask.paths()) dc->add_fields(f);
+      dc = &disclosed->emplace_back();
+      dc->data_class = r.data_class;
+      dc->fields = &cg.mask.paths();
     }
-    dc->add_record_keys(r.record_key.data(), r.record_key.size());
+    dc->record_keys.push_back(r.record_key);
   }
   return absl::OkStatus();
+}
+
+absl::Status AnswerProfile(const policy::AgreementPlan& plan,
+                           const datarun::v1::Subject& subject,
+                           const ProfileRecords& records,
+                           datarun::v1::QueryResponse* response,
+                           datarun::v1::AuditEvent* event) {
+  std::vector<DisclosedView> disclosed;
+  RETURN_IF_ERROR(AnswerProfile(plan, subject, records, response, &disclosed));
+  for (const DisclosedView& v : disclosed) {
+    datarun::v1::DisclosedClass* dc = event->add_disclosed();
+    SetString(v.data_class, dc->mutable_data_class());
+    for (const auto& f : *v.fields) dc->add_fields(f);
+    for (absl::string_view k : v.record_keys) {
+      dc->add_record_keys(k.data(), k.size());
+    }
+  }
+  return absl::OkStatus();
+}
+
+void WriteProfileEvent(const datarun::v1::QueryRequest& request,
+                       int subject_index,
+                       const google::protobuf::Timestamp& answered_at,
+                       absl::string_view catalog_version,
+                       const policy::RequestGrant& grant,
+                       const policy::Decision& decision,
+                       absl::Span<const DisclosedView> disclosed,
+                       std::string* out) {
+  // Field by field in increasing number, as protobuf writes the message
+  // Handle builds for the other kinds (audit/event_writer.h).
+  audit::AuditEventWriter w(out);
+  w.Message(audit::kTime, answered_at);
+  w.String(audit::kRequestId, request.request_id());
+  w.String(audit::kRequesterDepartment, request.requester_department());
+  w.String(audit::kOfficerId, request.officer_id());
+  if (request.has_on_behalf_of()) {
+    w.Message(audit::kOnBehalfOf, request.on_behalf_of());
+  }
+  w.String(audit::kMatter, request.matter());
+  if (subject_index < request.subjects_size()) {
+    w.Message(audit::kSubject, request.subjects(subject_index));
+  }
+  w.Enum(audit::kKind, request.kind());
+  for (const DisclosedView& v : disclosed) {
+    w.Disclosed(v.data_class, *v.fields, v.record_keys);
+  }
+  w.Enum(audit::kDecision, decision.allowed ? datarun::v1::DECISION_ALLOW
+                                            : datarun::v1::DECISION_DENY);
+  w.String(audit::kRule, decision.rule);
+  w.String(audit::kDetail, request.predicate_id());
+  w.String(audit::kCatalogVersion, catalog_version);
+  // AnnotateEvent's exemption: the exempted classes among those disclosed,
+  // in the agreement's order, and then its legal basis.
+  if (!decision.allowed || grant.consent_exempted == nullptr) return;
+  bool exempted = false;
+  for (const std::string& cls : *grant.consent_exempted) {
+    for (const DisclosedView& v : disclosed) {
+      if (v.data_class == cls) {
+        w.RepeatedString(audit::kConsentExemptClasses, cls);
+        exempted = true;
+        break;
+      }
+    }
+  }
+  if (exempted) {
+    w.String(audit::kConsentExemptionBasis,
+             grant.plan->agreement->legal_basis());
+  }
 }
 
 }  // namespace datarun::resolver

@@ -37,7 +37,11 @@ struct SubjectWork {
   std::vector<Record> gating;  // consent_grant, delegation
   ProfileRecords profile;      // PROFILE: the data records, unparsed
   policy::Decision decision;
-  AuditEvent event;
+  AuditEvent event;  // the audit event, except for PROFILE
+  // PROFILE: the classes disclosed and the audit event's bytes, written
+  // without an AuditEvent message (WriteProfileEvent).
+  std::vector<DisclosedView> disclosed;
+  std::string event_bytes;
 
   // Empties it for the next request but keeps the buffers: a cleared
   // protobuf message keeps its strings and repeated elements for reuse.
@@ -53,6 +57,7 @@ struct SubjectWork {
     }
     decision = policy::Decision();
     event.Clear();
+    disclosed.clear();
   }
 };
 
@@ -101,8 +106,16 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
   // subject is still audited, under partition 0.
   const int n = std::max(1, request.subjects_size());
   std::vector<SubjectWork*>& work = ThreadWork(n);
+  // PROFILE answers (the hot path) write their audit event's bytes at the
+  // end (WriteProfileEvent); the other kinds build the message.
+  const bool profile = request.kind() == datarun::v1::QUERY_KIND_PROFILE;
   for (int i = 0; i < n; ++i) {
     SubjectWork& w = *work[i];
+    if (i < request.subjects_size()) {
+      w.partition = partition_(request.subjects(i).id());
+    }
+    w.decision = grant.decision;
+    if (profile) continue;
     AuditEvent& e = w.event;
     *e.mutable_time() = response.answered_at();
     e.set_request_id(request.request_id());
@@ -116,9 +129,7 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
     if (!request.predicate_id().empty()) e.set_detail(request.predicate_id());
     if (i < request.subjects_size()) {
       *e.mutable_subject() = request.subjects(i);
-      w.partition = partition_(request.subjects(i).id());
     }
-    w.decision = grant.decision;
   }
 
   bool allowed = grant.decision.allowed;
@@ -129,7 +140,7 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
       // One seek over the subject's whole prefix, filtered here: the store
       // seeks once per class when given a class set, and a seek costs more
       // than parsing the handful of records a subject holds (tests/bench).
-      if (request.kind() == datarun::v1::QUERY_KIND_PROFILE) {
+      if (profile) {
         // The hot path: data records stay serialized (profile_answer.h).
         RETURN_IF_ERROR(ReadProfile(store_, w.partition, subject.id(),
                                     *grant.read_classes, &w.profile,
@@ -175,14 +186,14 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
   if (allowed) {
     response.set_decision(datarun::v1::DECISION_ALLOW);
     const policy::AgreementPlan& plan = *grant.plan;
-    if (request.kind() == datarun::v1::QUERY_KIND_PROFILE) {
+    if (profile) {
       size_t total = 0;
       for (const SubjectWork* w : work) total += w->profile.data.size();
       response.mutable_records()->Reserve(static_cast<int>(total));
       for (int i = 0; i < n; ++i) {
         RETURN_IF_ERROR(AnswerProfile(plan, request.subjects(i),
                                       work[i]->profile, &response,
-                                      &work[i]->event));
+                                      &work[i]->disclosed));
       }
     } else if (request.kind() == datarun::v1::QUERY_KIND_CERTIFICATE ||
                request.kind() == datarun::v1::QUERY_KIND_DOSSIER) {
@@ -231,13 +242,21 @@ absl::StatusOr<QueryResponse> Resolver::Handle(
 
   // The audit trail first: no response leaves without its events acked.
   std::string ids;
-  for (SubjectWork* w : work) {
-    w->event.set_decision(w->decision.allowed ? datarun::v1::DECISION_ALLOW
-                                              : datarun::v1::DECISION_DENY);
-    w->event.set_rule(w->decision.rule);
-    AnnotateEvent(grant, request, w->decision, &w->event);
-    ASSIGN_OR_RETURN(audit::AuditLog::LinkId link,
-                     audit_.Append(w->partition, &w->event));
+  for (int i = 0; i < n; ++i) {
+    SubjectWork* w = work[i];
+    audit::AuditLog::LinkId link;
+    if (profile) {
+      WriteProfileEvent(request, i, response.answered_at(), catalog_.version(),
+                        grant, w->decision, w->disclosed, &w->event_bytes);
+      ASSIGN_OR_RETURN(link,
+                       audit_.AppendEncoded(w->partition, w->event_bytes));
+    } else {
+      w->event.set_decision(w->decision.allowed ? datarun::v1::DECISION_ALLOW
+                                                : datarun::v1::DECISION_DENY);
+      w->event.set_rule(w->decision.rule);
+      AnnotateEvent(grant, request, w->decision, &w->event);
+      ASSIGN_OR_RETURN(link, audit_.Append(w->partition, &w->event));
+    }
     absl::StrAppend(&ids, ids.empty() ? "" : ",", link.partition, "-",
                     link.sequence);
   }

@@ -286,28 +286,16 @@ absl::Status StateMetrics::Update(state::StateStore& store,
   return first;
 }
 
-struct LagMonitor::Shared {
-  Shared(const std::vector<std::string>& departments)
-      : departments(departments) {}
-  const DepartmentLabels departments;
-  std::unique_ptr<broker::Consumer> watermarks;
-  absl::Duration query_timeout;
-  absl::Mutex mu;
-  // Valid while !stopping; used under mu only.
-  state::StateStore* store ABSL_GUARDED_BY(mu) = nullptr;
-  std::function<std::vector<broker::TopicPartition>()> assignment
-      ABSL_GUARDED_BY(mu);
-  std::vector<prometheus::Gauge*> lag ABSL_GUARDED_BY(mu);
-  bool stopping ABSL_GUARDED_BY(mu) = false;
-  bool done ABSL_GUARDED_BY(mu) = false;  // the refresh thread returned
-};
-
 LagMonitor::LagMonitor(
     prometheus::Registry& registry, const std::vector<std::string>& departments,
     std::unique_ptr<broker::Consumer> watermarks, state::StateStore* store,
     std::function<std::vector<broker::TopicPartition>()> assignment,
     absl::Duration query_timeout)
-    : shared_(std::make_shared<Shared>(departments)) {
+    : departments_(departments),
+      watermarks_(std::move(watermarks)),
+      store_(store),
+      assignment_(std::move(assignment)),
+      query_timeout_(query_timeout) {
   auto& lag = prometheus::BuildGauge()
                   .Name("datarun_ingest_lag_records")
                   .Help(
@@ -315,42 +303,37 @@ LagMonitor::LagMonitor(
                       "applied by this instance: over its assigned "
                       "partitions, high watermark minus next offset to apply")
                   .Register(registry);
-  shared_->watermarks = std::move(watermarks);
-  shared_->query_timeout = query_timeout;
-  absl::MutexLock lock(&shared_->mu);
-  shared_->store = store;
-  shared_->assignment = std::move(assignment);
-  for (const std::string& d : shared_->departments.names()) {
-    shared_->lag.push_back(&lag.Add({{"department", d}}));
+  for (const std::string& d : departments_.names()) {
+    lag_.push_back(&lag.Add({{"department", d}}));
   }
 }
 
 LagMonitor::~LagMonitor() { Stop(); }
 
-absl::Status LagMonitor::Refresh() { return RefreshShared(*shared_); }
+absl::Status LagMonitor::Refresh() { return RefreshOnce(false); }
 
-absl::Status LagMonitor::RefreshShared(Shared& sh) {
-  const absl::Status stopped = absl::CancelledError("lag monitor stopped");
-  std::vector<broker::TopicPartition> assigned;
-  {
-    absl::MutexLock lock(&sh.mu);
-    if (sh.stopping) return stopped;
-    assigned = sh.assignment();
-  }
-  const size_t n = sh.departments.names().size();
+absl::Status LagMonitor::RefreshOnce(bool until_stopped) {
+  auto stopped = [this, until_stopped] {
+    if (!until_stopped) return false;
+    absl::MutexLock lock(&mu_);
+    return stopping_;
+  };
+  const absl::Status cancelled = absl::CancelledError("lag monitor stopped");
+  if (stopped()) return cancelled;
+  const std::vector<broker::TopicPartition> assigned = assignment_();
+  const size_t n = departments_.names().size();
   std::vector<int64_t> sum(n, 0);
   std::vector<bool> failed(n, false);
   absl::Status first;
   for (const broker::TopicPartition& tp : assigned) {
-    const size_t d = sh.departments.Index(tp.topic);
-    // Outside the lock: may block on the broker (see the header).
+    const size_t d = departments_.Index(tp.topic);
+    // Bounded by query_timeout_ also when no broker answers.
     absl::StatusOr<broker::Watermarks> wm =
-        sh.watermarks->QueryWatermarks(tp, sh.query_timeout);
-    absl::MutexLock lock(&sh.mu);
-    if (sh.stopping) return stopped;
+        watermarks_->QueryWatermarks(tp, query_timeout_);
+    if (stopped()) return cancelled;
     auto stored =
         wm.ok()
-            ? sh.store->GetOffset(tp.topic, tp.partition)
+            ? store_->GetOffset(tp.topic, tp.partition)
             : absl::StatusOr<std::optional<state::StoredOffset>>(wm.status());
     if (!stored.ok()) {
       failed[d] = true;
@@ -363,56 +346,38 @@ absl::Status LagMonitor::RefreshShared(Shared& sh) {
     }
     sum[d] += std::max<int64_t>(0, wm->high - next);
   }
-  absl::MutexLock lock(&sh.mu);
-  if (sh.stopping) return stopped;
   for (size_t d = 0; d < n; ++d) {
-    if (!failed[d]) sh.lag[d]->Set(static_cast<double>(sum[d]));
+    if (!failed[d]) lag_[d]->Set(static_cast<double>(sum[d]));
   }
   return first;
 }
 
 void LagMonitor::Start(absl::Duration every) {
   {
-    absl::MutexLock lock(&shared_->mu);
-    shared_->stopping = false;
-    shared_->done = false;
+    absl::MutexLock lock(&mu_);
+    stopping_ = false;
   }
-  thread_ = std::thread([shared = shared_, every] {
+  thread_ = std::thread([this, every] {
     bool failing = false;
     while (true) {
-      absl::Status s = RefreshShared(*shared);
-      absl::MutexLock lock(&shared->mu);
-      if (!s.ok() && !failing && !shared->stopping) {
+      absl::Status s = RefreshOnce(true);
+      absl::MutexLock lock(&mu_);
+      if (!s.ok() && !failing && !stopping_) {
         DR_LOG(WARNING) << "datarund: ingest lag metric: " << s;
       }
       failing = !s.ok();
-      shared->mu.AwaitWithTimeout(absl::Condition(&shared->stopping), every);
-      if (shared->stopping) break;
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), every);
+      if (stopping_) break;
     }
-    absl::MutexLock lock(&shared->mu);
-    shared->done = true;
   });
 }
 
-void LagMonitor::Stop(absl::Duration stop_wait) {
-  bool done = true;
+void LagMonitor::Stop() {
   {
-    absl::MutexLock lock(&shared_->mu);
-    shared_->stopping = true;
-    if (thread_.joinable()) {
-      done = shared_->mu.AwaitWithTimeout(absl::Condition(&shared_->done),
-                                          stop_wait);
-    }
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
   }
-  if (!thread_.joinable()) return;
-  if (done) {
-    thread_.join();
-  } else {
-    DR_LOG(WARNING) << "datarund: ingest lag refresh still waiting for the "
-                       "broker after "
-                    << stop_wait << "; not waiting for it";
-    thread_.detach();
-  }
+  if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace datarun::daemon

@@ -129,13 +129,10 @@ class StateMetrics {
 // are broker round trips, so this runs on its own thread, not the status
 // loop.
 //
-// A watermark query to a broker that refuses connections does not return
-// within its timeout (librdkafka 2.0.2's rd_kafka_query_watermark_offsets
-// waits for the broker), so the refresh thread touches the store, the
-// assignment callback and the gauges only under a mutex and only until Stop,
-// and Stop gives up waiting for a refresh stuck in the broker after
-// `stop_wait`: the thread is then left to finish on its own, holding only
-// the consumer (shared with it), and datarund's shutdown is not held up.
+// Against an unreachable bus each watermark query fails after
+// `query_timeout` (the Kafka adapter bounds it), the department keeps its
+// last value, and Stop waits for at most the query in progress: the
+// refresh checks for Stop after every partition.
 class LagMonitor {
  public:
   // `watermarks` is only used for QueryWatermarks (a consumer that never
@@ -154,15 +151,24 @@ class LagMonitor {
   // first error is returned. Not concurrently with Start.
   absl::Status Refresh();
   // Refreshes every `every` on a thread until Stop (logs the first error of
-  // a run of failures only). Again after Stop only if that Stop did not give
-  // up on the thread.
+  // a run of failures only). May be started again after Stop.
   void Start(absl::Duration every);
-  void Stop(absl::Duration stop_wait = absl::Seconds(5));
+  // Returns within about `query_timeout` also when the bus is unreachable.
+  void Stop();
 
  private:
-  struct Shared;
-  static absl::Status RefreshShared(Shared& shared);
-  std::shared_ptr<Shared> shared_;
+  // With `until_stopped`, Cancelled once Stop was called (checked after
+  // every partition).
+  absl::Status RefreshOnce(bool until_stopped);
+
+  const DepartmentLabels departments_;
+  const std::unique_ptr<broker::Consumer> watermarks_;
+  state::StateStore* const store_;
+  const std::function<std::vector<broker::TopicPartition>()> assignment_;
+  const absl::Duration query_timeout_;
+  std::vector<prometheus::Gauge*> lag_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

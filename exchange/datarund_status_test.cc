@@ -17,6 +17,7 @@
 #include "exchange/audit/audit_sink.h"
 #include "exchange/ingest/testing/test_data.h"
 #include "exchange/seal/key_store.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/metrics_text.h"
 
@@ -26,6 +27,7 @@ namespace {
 using ingest::testing::CitizenId;
 using ingest::testing::DataTopic;
 using ingest::testing::MakeRecord;
+using ::testing::HasSubstr;
 
 using test_support::Scrape;
 
@@ -283,21 +285,29 @@ TEST(LagMonitor, HighWatermarkMinusNextOffsetPerDepartment) {
   EXPECT_EQ(Value(t, "datarun_ingest_lag_records{department=\"dept00\"}"), 5);
   EXPECT_EQ(Value(t, "datarun_ingest_lag_records{department=\"dept01\"}"), 0);
 
-  // The broker refuses connections: a refresh waits for it (librdkafka's
-  // watermark query does not time out then), yet Stop returns after its
-  // wait and the department keeps its last value.
+  // The broker refuses connections: each watermark query fails within the
+  // monitor's query timeout (2 s; the Kafka adapter bounds it), the
+  // department keeps its last value, and Stop waits for the query in
+  // progress only: nothing is left running behind it.
   ASSERT_TRUE((*cluster)->SetBrokerDown(1).ok());
-  lag.Start(absl::Milliseconds(10));
-  absl::SleepFor(absl::Milliseconds(300));
-  const absl::Time stop_at = absl::Now();
-  lag.Stop(absl::Milliseconds(500));
-  EXPECT_LT(absl::Now() - stop_at, absl::Seconds(5));
+  const absl::Duration slack = absl::Milliseconds(1500);
+  const absl::Time refresh_at = absl::Now();
+  const absl::Status down = lag.Refresh();
+  EXPECT_EQ(down.code(), absl::StatusCode::kUnavailable) << down;
+  EXPECT_THAT(std::string(down.message()), HasSubstr((*cluster)->bootstrap()));
+  // One failed query per assigned partition.
+  EXPECT_LT(absl::Now() - refresh_at, 2 * absl::Seconds(2) + slack);
   EXPECT_EQ(Value(Scrape(registry),
                   "datarun_ingest_lag_records{department=\"dept00\"}"),
             5);
-  // Lets the left-behind query finish before the cluster goes.
-  ASSERT_TRUE((*cluster)->SetBrokerUp(1).ok());
-  absl::SleepFor(absl::Seconds(1));
+  lag.Start(absl::Milliseconds(10));
+  absl::SleepFor(absl::Milliseconds(300));
+  const absl::Time stop_at = absl::Now();
+  lag.Stop();
+  EXPECT_LT(absl::Now() - stop_at, absl::Seconds(2) + slack);
+  EXPECT_EQ(Value(Scrape(registry),
+                  "datarun_ingest_lag_records{department=\"dept00\"}"),
+            5);
 }
 
 }  // namespace

@@ -151,7 +151,9 @@ absl::Status ReadTopicRanges(
   }
   size_t open = 0;
   for (const auto& [tp, r] : ranges) open += r.done() ? 0 : 1;
-  if (open == 0 && !range.follow) return absl::OkStatus();
+  // --follow with --to_offset still ends once every partition got there.
+  const bool bounded = !range.follow || range.to_offset >= 0;
+  if (open == 0 && bounded) return absl::OkStatus();
 
   Positions positions(&ranges);
   std::vector<std::string> names;
@@ -182,7 +184,7 @@ absl::Status ReadTopicRanges(
           (!range.to_time.has_value() || m.timestamp <= *range.to_time);
       if (in_time && !on_message(m)) return consumer->Close();
     }
-    if (open == 0 && !range.follow) break;
+    if (open == 0 && bounded) break;
   }
   return consumer->Close();
 }

@@ -13,9 +13,8 @@
 // the time range either way, so a producer-set timestamp out of order is
 // still left out.
 //
-// Called by replay_command.cc. Not thread-safe: one ReadTopicRanges call
-// at a time per broker is not required, but `on_message` runs on the
-// calling thread.
+// Called by replay_command.cc. Thread-compatible: each ReadTopicRanges
+// call makes its own consumer; `on_message` runs on the calling thread.
 #ifndef DATARUN_TOOLS_CLI_REPLAY_READER_H_
 #define DATARUN_TOOLS_CLI_REPLAY_READER_H_
 
@@ -39,7 +38,9 @@ struct ReplayRange {
   int64_t to_offset = -1;               // inclusive; -1: no bound
   std::optional<absl::Time> from_time;  // inclusive
   std::optional<absl::Time> to_time;    // inclusive
-  bool follow = false;                  // do not stop at the high watermarks
+  // Do not stop at the high watermarks (a to_offset still ends a
+  // partition).
+  bool follow = false;
   // Bound of every wait on the bus: watermarks, the group join, a read
   // that makes no progress.
   absl::Duration timeout = absl::Seconds(10);

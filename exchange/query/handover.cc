@@ -186,6 +186,28 @@ void RebalanceHookBroker::Assigned(
   if (listener_ != nullptr) listener_->OnAssigned(partitions);
 }
 
+absl::Status HandOverChains(ChainFence& fence, audit::AuditLog& log,
+                            const std::vector<int32_t>& partitions,
+                            absl::Duration timeout) {
+  for (int32_t p : partitions) fence.Fence(p);
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::Status first;
+  for (int32_t p : partitions) {
+    if (!fence.WaitIdle(p, deadline) && first.ok()) {
+      first = absl::DeadlineExceededError(absl::StrCat(
+          "handing over the audit chain of partition ", p, ": ",
+          fence.in_flight(p)->load(), " links still in flight after ",
+          absl::FormatDuration(timeout),
+          "; if they land, the next owner forks the chain there"));
+    }
+  }
+  for (int32_t p : partitions) {
+    absl::Status st = log.Release(p);
+    if (!st.ok() && first.ok()) first = st;
+  }
+  return first;
+}
+
 std::vector<int32_t> DataPartitions(
     const std::vector<broker::TopicPartition>& partitions) {
   std::set<int32_t> out;

@@ -35,6 +35,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "broker_adapters/broker.h"
+#include "exchange/audit/audit_log.h"
 #include "exchange/audit/audit_sink.h"
 
 namespace datarun::query {
@@ -136,6 +137,18 @@ class RebalanceHookBroker : public broker::Broker {
   absl::Mutex mu_;
   RebalanceListener* listener_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
+
+// The hand-over of chains `partitions` of `log`, whose sink admits links
+// through `fence`: fences them (no link of theirs leaves from now on),
+// waits up to `timeout` until the links already sent are acknowledged or
+// failed, then releases each chain (AuditLog::Release: seals the head when
+// links were appended since the last checkpoint, waits for that ack,
+// forgets the chain). DeadlineExceeded names a partition whose links were
+// still in flight at the deadline: its next owner may fork the chain
+// there (it is released anyway). Other errors are the seals'.
+absl::Status HandOverChains(ChainFence& fence, audit::AuditLog& log,
+                            const std::vector<int32_t>& partitions,
+                            absl::Duration timeout);
 
 // The state partitions among `partitions` (every dr.data.* topic of p
 // counts once), sorted.

@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "exchange/query/partitioner.h"
@@ -86,26 +85,12 @@ absl::StatusOr<std::unique_ptr<QueryService>> QueryService::Create(
 
 absl::Status QueryService::HandOver(const std::vector<int32_t>& partitions,
                                     absl::Duration timeout) {
+  // Not served from now on, and caught up again if they come back.
   for (int32_t p : partitions) {
     fence_->Fence(p);
     gate_->Forget(p);
   }
-  const absl::Time deadline = absl::Now() + timeout;
-  absl::Status first;
-  for (int32_t p : partitions) {
-    if (!fence_->WaitIdle(p, deadline) && first.ok()) {
-      first = absl::DeadlineExceededError(absl::StrCat(
-          "handing over the audit chain of partition ", p, ": ",
-          fence_->in_flight(p)->load(), " links still in flight after ",
-          absl::FormatDuration(timeout),
-          "; if they land, the next owner forks the chain there"));
-    }
-  }
-  for (int32_t p : partitions) {
-    absl::Status st = audit_log_->Release(p);
-    if (!st.ok() && first.ok()) first = st;
-  }
-  return first;
+  return HandOverChains(*fence_, *audit_log_, partitions, timeout);
 }
 
 void QueryService::TakeOver(const std::vector<int32_t>& partitions) {

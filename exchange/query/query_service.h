@@ -90,14 +90,9 @@ class QueryService {
   ChainFence& fence() { return *fence_; }
 
   // Partitions moving to another instance (before the revocation returns):
-  // no more requests of theirs are answered and no more links of their
-  // chains leave (a request already past the gate fails closed: no
-  // response); waits until every link of theirs already sent is
-  // acknowledged or failed, up to `timeout`; then seals each head
-  // (Release: a checkpoint when links were appended since the last one)
-  // and forgets the chain. DeadlineExceeded names a partition whose links
-  // were still in flight at the deadline: its next owner may fork the
-  // chain there (it is released anyway). Other errors are of the seals.
+  // no more requests of theirs are answered (a request already past the
+  // gate fails closed: its link is refused, no response) and their chains
+  // are handed over (HandOverChains, handover.h).
   absl::Status HandOver(const std::vector<int32_t>& partitions,
                         absl::Duration timeout);
   // Partitions assigned (again): fenced ones are released (a link refused

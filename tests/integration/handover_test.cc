@@ -225,7 +225,7 @@ TEST_F(HandoverTest, PartitionsMoveUnderLoadWithoutForkingAChain) {
   WaitAssigned("a", all);
   Load load(client->get(), fixture_.get());
   load.Start();
-  ASSERT_TRUE(load.WaitAnswered(0, 50, absl::Seconds(30)))
+  ASSERT_TRUE(load.WaitAnswered(0, 20, absl::Seconds(30)))
       << "a answered " << load.answered() << "\n"
       << Tail(TestPath("a.err"));
 
@@ -245,14 +245,14 @@ TEST_F(HandoverTest, PartitionsMoveUnderLoadWithoutForkingAChain) {
         << Tail(TestPath("b.err"));
     absl::SleepFor(absl::Milliseconds(20));
   }
-  ASSERT_TRUE(load.WaitAnswered(load.answered(), 100, absl::Seconds(30)));
+  ASSERT_TRUE(load.WaitAnswered(load.answered(), 30, absl::Seconds(30)));
 
   // A clean stop of a under load: its partitions move to b.
   auto code = a.Terminate(absl::Seconds(30));
   ASSERT_TRUE(code.ok()) << code.status();
   EXPECT_EQ(*code, 0) << Tail(TestPath("a.err"));
   WaitAssigned("b", all);
-  ASSERT_TRUE(load.WaitAnswered(load.answered(), 100, absl::Seconds(30)))
+  ASSERT_TRUE(load.WaitAnswered(load.answered(), 30, absl::Seconds(30)))
       << Tail(TestPath("b.err"));
   load.Stop();
   code = b.Terminate(absl::Seconds(30));

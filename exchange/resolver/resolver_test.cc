@@ -3,6 +3,7 @@
 #include "exchange/resolver/resolver.h"
 
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,15 +16,18 @@
 #include "exchange/audit/chain.h"
 #include "exchange/policy/rules.h"
 #include "exchange/policy/testing/fixture.h"
+#include "exchange/resolver/document_answer.h"
 #include "exchange/state/rocksdb/rocksdb_state_store.h"
 #include "gtest/gtest.h"
 #include "proto/datarun/v1/departments/civil_affairs.pb.h"
 #include "proto/datarun/v1/departments/market_regulation.pb.h"
+#include "proto/datarun/v1/departments/natural_resources.pb.h"
 #include "proto/datarun/v1/departments/public_security.pb.h"
 
 namespace datarun::resolver {
 namespace {
 
+using datarun::v1::AuditEvent;
 using datarun::v1::QueryRequest;
 using datarun::v1::QueryResponse;
 using datarun::v1::Record;
@@ -46,8 +50,8 @@ int32_t TestPartition(absl::string_view id) {
 class ResolverTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto f = policy::testing::Fixture::Create(kOverlay,
-                                              {"civil_affairs", "taxation"});
+    auto f = policy::testing::Fixture::Create(
+        kOverlay, {"civil_affairs", "taxation", "courts"});
     ASSERT_TRUE(f.ok()) << f.status();
     fixture_ = std::move(*f);
     state::RocksDbStateOptions o;
@@ -409,6 +413,106 @@ TEST_F(ResolverTest, ReusedBuffersLeaveNothingForTheNextRequest) {
   for (size_t i = 0; i < got.size(); ++i) {
     EXPECT_EQ(got[i].SerializeAsString(), want[i].SerializeAsString()) << i;
   }
+}
+
+// PROFILE answers write their audit event's bytes without an AuditEvent
+// (WriteProfileEvent). They must be the bytes of the message the other
+// kinds build: the fields Handle sets, the disclosed classes as the
+// response shows them, AnnotateEvent's consent exemption, serialized by
+// protobuf.
+TEST_F(ResolverTest, ProfileEventBytesAreThoseOfTheAuditEventMessage) {
+  // A citizen with a real-estate title: court_case_filing of the shipped
+  // catalog (the fixture's overlay replaces its matters) exempts that class
+  // from consent, and its events say so.
+  auto shipped = policy::testing::Fixture::Create("", {"courts"});
+  ASSERT_TRUE(shipped.ok()) << shipped.status();
+  ResolverOptions ro;
+  ro.clock = [] { return kNow; };
+  Resolver courts((*shipped)->policy(), *store_, *audit_, TestPartition, ro);
+  const std::string e = CitizenId(40);
+  {
+    const auto& cat = fixture_->catalog();
+    dep::RealEstateTitle t;
+    t.set_title_number("浙(2020)杭州市不动产权第0000040号");
+    t.set_floor_area_centi_sqm(8950);
+    dep::HouseholdRegistration h;
+    h.set_name("王五");
+    Apply({MakeRecord(cat, e, "real_estate_title", t.title_number(), 1, t),
+           MakeRecord(cat, e, "household_registration", "", 2, h)});
+  }
+  std::vector<QueryRequest> requests = {
+      (*shipped)->Request("courts", "court_case_filing",
+                          datarun::v1::QUERY_KIND_PROFILE, {e}, kNow),
+      Request("test_open_matter", datarun::v1::QUERY_KIND_PROFILE, {a_, b_}),
+      Request("test_open_matter", datarun::v1::QUERY_KIND_PROFILE, {d_}),
+      Request("test_open_matter", datarun::v1::QUERY_KIND_PROFILE, {a_},
+              "taxation"),
+      Request("test_consent_matter", datarun::v1::QUERY_KIND_PROFILE, {a_}),
+      Request("test_open_matter", datarun::v1::QUERY_KIND_PROFILE, {}),
+  };
+  int exempted = 0;
+  for (const QueryRequest& q : requests) {
+    const size_t before = sink_.links().size();
+    const bool court = q.requester_department() == "courts";
+    const policy::testing::Fixture& f = court ? **shipped : *fixture_;
+    auto handled = (court ? courts : *resolver_).Handle(q);
+    ASSERT_TRUE(handled.ok()) << handled.status();
+    const QueryResponse& r = *handled;
+    if (court) {
+      ASSERT_EQ(r.decision(), datarun::v1::DECISION_ALLOW) << r.denial_reason();
+      ASSERT_EQ(r.records_size(), 2);
+    }
+    const auto links = sink_.links();
+    const int n = std::max(1, q.subjects_size());
+    ASSERT_EQ(links.size(), before + n) << q.ShortDebugString();
+    const policy::RequestGrant grant = f.policy().CheckRequest(q, kNow);
+    for (int i = 0; i < n; ++i) {
+      const auto& link = links[before + i];
+      AuditEvent want;
+      want.set_event_id(absl::StrCat(link.partition(), "-", link.sequence()));
+      *want.mutable_time() = r.answered_at();
+      want.set_request_id(q.request_id());
+      want.set_requester_department(q.requester_department());
+      want.set_officer_id(q.officer_id());
+      if (q.has_on_behalf_of()) *want.mutable_on_behalf_of() = q.on_behalf_of();
+      want.set_matter(q.matter());
+      want.set_kind(q.kind());
+      want.set_catalog_version(f.catalog().version());
+      if (i < q.subjects_size()) *want.mutable_subject() = q.subjects(i);
+      std::map<std::string, datarun::v1::DisclosedClass*> by_class;
+      for (const auto& d : r.records()) {
+        if (i >= q.subjects_size() || d.subject().id() != q.subjects(i).id()) {
+          continue;
+        }
+        auto*& dc = by_class[d.data_class()];
+        if (dc == nullptr) {
+          dc = want.add_disclosed();
+          dc->set_data_class(d.data_class());
+          *dc->mutable_fields() = d.disclosed_fields();
+        }
+        dc->add_record_keys(d.record_key());
+      }
+      const bool allowed = r.decision() == datarun::v1::DECISION_ALLOW;
+      policy::Decision decision;
+      decision.allowed = allowed;
+      decision.rule = allowed ? grant.decision.rule : r.denial_rule();
+      if (!allowed && n > 1) {
+        // The subjects that passed carry the batch rule; take the event's.
+        AuditEvent got;
+        ASSERT_TRUE(got.ParseFromString(link.event_bytes()));
+        decision.rule = got.rule();
+      }
+      want.set_decision(allowed ? datarun::v1::DECISION_ALLOW
+                                : datarun::v1::DECISION_DENY);
+      want.set_rule(decision.rule);
+      AnnotateEvent(grant, q, decision, &want);
+      exempted += want.consent_exempt_classes_size();
+      EXPECT_EQ(link.event_bytes(), want.SerializeAsString())
+          << q.ShortDebugString() << "\nwant " << want.ShortDebugString();
+    }
+  }
+  // The court's answer relied on the exemption (and the check saw it).
+  EXPECT_EQ(exempted, 1);
 }
 
 }  // namespace

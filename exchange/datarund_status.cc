@@ -331,6 +331,11 @@ absl::Status LagMonitor::RefreshOnce(bool until_stopped) {
     absl::StatusOr<broker::Watermarks> wm =
         watermarks_->QueryWatermarks(tp, query_timeout_);
     if (stopped()) return cancelled;
+    if (!wm.ok() && broker::IsRetriable(wm.status())) {
+      // No broker answered: every other partition would wait as long. No
+      // department is updated this round (their sums are incomplete).
+      return wm.status();
+    }
     auto stored =
         wm.ok()
             ? store_->GetOffset(tp.topic, tp.partition)

@@ -129,9 +129,9 @@ class StateMetrics {
 // are broker round trips, so this runs on its own thread, not the status
 // loop.
 //
-// Against an unreachable bus each watermark query fails after
-// `query_timeout` (the Kafka adapter bounds it), the department keeps its
-// last value, and Stop waits for at most the query in progress: the
+// Against an unreachable bus a watermark query fails after `query_timeout`
+// (the Kafka adapter bounds it) and ends the refresh: every department
+// keeps its last value. Stop waits for at most the query in progress: the
 // refresh checks for Stop after every partition.
 class LagMonitor {
  public:
@@ -147,8 +147,9 @@ class LagMonitor {
   ~LagMonitor();
 
   // One refresh on the caller's thread. A department with a partition whose
-  // watermarks or offset could not be read keeps its previous value; the
-  // first error is returned. Not concurrently with Start.
+  // watermarks or offset could not be read keeps its previous value (all
+  // do when no broker answered); the first error is returned. Not
+  // concurrently with Start.
   absl::Status Refresh();
   // Refreshes every `every` on a thread until Stop (logs the first error of
   // a run of failures only). May be started again after Stop.

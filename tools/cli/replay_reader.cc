@@ -31,6 +31,7 @@ bool GlobMatch(absl::string_view pattern, absl::string_view name) {
 }
 
 struct PartitionRange {
+  int64_t high = 0;      // high watermark at start
   int64_t next = 0;      // next offset to hand out
   int64_t end = kNoEnd;  // exclusive
   bool done() const { return next >= end; }
@@ -116,6 +117,7 @@ absl::Status ReadTopicRanges(
       ASSIGN_OR_RETURN(broker::Watermarks wm,
                        consumer->QueryWatermarks(tp, range.timeout));
       PartitionRange& r = ranges[tp];
+      r.high = wm.high;
       r.next = std::max(range.from_offset, wm.low);
       if (!range.follow) r.end = wm.high;
       if (range.to_offset >= 0) r.end = std::min(r.end, range.to_offset + 1);
@@ -135,9 +137,21 @@ absl::Status ReadTopicRanges(
   };
   if (range.from_time.has_value() && !tps.empty()) {
     std::vector<int64_t> starts = offsets_at(*range.from_time);
+    // "No record that late" is an answer only from a broker that indexes
+    // time: one that finds the first record at/after 1970 for a partition
+    // holding records. The mock cluster answers kOffsetEnd to that too, and
+    // its partitions are then scanned.
+    std::vector<int64_t> firsts;
+    if (std::count(starts.begin(), starts.end(), broker::kOffsetEnd) > 0) {
+      firsts = offsets_at(absl::UnixEpoch());
+    }
     for (size_t i = 0; i < tps.size(); ++i) {
       PartitionRange& r = ranges[tps[i]];
-      if (starts[i] >= 0) r.next = std::max(r.next, starts[i]);
+      if (starts[i] >= 0) {
+        r.next = std::max(r.next, starts[i]);
+      } else if (!firsts.empty() && firsts[i] >= 0) {
+        r.next = std::max(r.next, r.high);  // nothing stored is that late
+      }
     }
   }
   if (range.to_time.has_value() && !range.follow && !tps.empty()) {

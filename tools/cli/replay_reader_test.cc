@@ -136,6 +136,24 @@ TEST_F(ReplayReaderTest, TimeRangeStartsAtTheBrokersOffset) {
   r.from_time.reset();
   r.to_time = to;
   EXPECT_THAT(Read({"dr.data.a.x"}, r), ElementsAre("early", "inside"));
+  // Later than every record: the broker says so, nothing is read.
+  r.from_time = absl::Now() + absl::Hours(1);
+  r.to_time.reset();
+  EXPECT_TRUE(Read({"dr.data.a.x"}, r).empty());
+}
+
+TEST_F(ReplayReaderTest, FollowFromALaterTimeStartsAtTheEnd) {
+  Send("dr.data.b.y", 0, "old");
+  ReplayRange r;
+  r.follow = true;
+  r.to_offset = 1;  // ends the follow once the new record is read
+  r.from_time = absl::Now() + absl::Milliseconds(100);
+  std::thread later([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    Send("dr.data.b.y", 0, "new");
+  });
+  EXPECT_THAT(Read({"dr.data.b.y"}, r), ElementsAre("new"));
+  later.join();
 }
 
 TEST_F(ReplayReaderTest, FollowEndsAtToOffset) {

@@ -102,24 +102,32 @@ absl::Status QueryClient::Start() {
   handler_ = std::make_unique<AssignHandler>(this);
   RETURN_IF_ERROR(consumer_->Subscribe({response_topic_}, handler_.get()));
   poller_ = std::thread([this] { PollLoop(); });
-  absl::MutexLock l(&mu_);
-  auto joined = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return assigned_ || !consumer_error_.ok();
-  };
-  if (!mu_.AwaitWithTimeout(absl::Condition(&joined), options_.join_timeout)) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("the response consumer of ", response_topic_,
-                     " got no assignment within ",
-                     absl::FormatDuration(options_.join_timeout)));
+  {
+    absl::MutexLock l(&mu_);
+    auto joined = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return assigned_ || !consumer_error_.ok();
+    };
+    if (mu_.AwaitWithTimeout(absl::Condition(&joined), options_.join_timeout)) {
+      return consumer_error_;
+    }
   }
-  return consumer_error_;
+  // Whether the bus answers at all: the adapter's error then names the
+  // address and the wait, which is what the user has to fix.
+  auto probe =
+      consumer_->QueryWatermarks({response_topic_, 0}, absl::Seconds(1));
+  return absl::DeadlineExceededError(absl::StrCat(
+      "the response consumer of ", response_topic_,
+      " got no assignment within ", absl::FormatDuration(options_.join_timeout),
+      probe.ok() ? "" : absl::StrCat(": ", probe.status().message())));
 }
 
+// The producer's own destructor lets requests still in flight finish (at
+// most 10 s, not at all once every broker is down); their callers have
+// already been answered or timed out.
 QueryClient::~QueryClient() {
   stop_.store(true);
   if (poller_.joinable()) poller_.join();
   if (consumer_ != nullptr) consumer_->Close().IgnoreError();
-  if (producer_ != nullptr) producer_->Flush(absl::Seconds(5)).IgnoreError();
 }
 
 void QueryClient::PollLoop() {
@@ -236,10 +244,11 @@ absl::StatusOr<std::string> QueryClient::Send(
     }
   }
   const std::string id = request.request_id();
+  auto waiter = std::make_shared<Waiter>();
   {
     absl::MutexLock l(&mu_);
     RETURN_IF_ERROR(consumer_error_);
-    if (!waiters_.try_emplace(id, std::make_shared<Waiter>()).second) {
+    if (!waiters_.try_emplace(id, waiter).second) {
       return absl::AlreadyExistsError(
           absl::StrCat("request id ", id, " is already in flight"));
     }
@@ -251,7 +260,10 @@ absl::StatusOr<std::string> QueryClient::Send(
   m.value = value;
   if (options_.trace != nullptr)
     options_.trace->Mark(id, TraceStage::kClientProduce);
-  absl::Status st = producer_->Send(m, nullptr);
+  absl::Status st = producer_->Send(
+      m, [waiter](const absl::StatusOr<broker::DeliveryReport>& r) {
+        waiter->delivery.store(r.ok() ? kDelivered : kNotDelivered);
+      });
   if (!st.ok()) {
     absl::MutexLock l(&mu_);
     waiters_.erase(id);
@@ -280,11 +292,16 @@ absl::StatusOr<datarun::v1::QueryResponse> QueryClient::Await(
     waiters_.erase(request_id);
   }
   if (!got) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("no response to request ", request_id, " on ",
-                     response_topic_, " within ", absl::FormatDuration(timeout),
-                     " (is datarund running and serving the subject's "
-                     "partition?)"));
+    const int delivery = w->delivery.load();
+    return absl::DeadlineExceededError(absl::StrCat(
+        "no response to request ", request_id, " on ", response_topic_,
+        " within ", absl::FormatDuration(timeout),
+        delivery == kDelivered
+            ? " (is datarund running and serving the subject's partition?)"
+            : absl::StrCat(" (the request itself was ",
+                           delivery == kSending ? "not acknowledged by"
+                                                : "not delivered to",
+                           " the bus: is Kafka reachable?)")));
   }
   if (!w->error.ok()) return w->error;
   datarun::v1::QueryResponse response;

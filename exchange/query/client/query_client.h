@@ -59,7 +59,8 @@ struct QueryClientOptions {
   size_t max_sign_batch = 256;
   std::string client_id = "datarun-query-client";
   // How long Create() waits for the response consumer to be assigned (the
-  // embedded cluster's first join alone takes ~3 s).
+  // embedded cluster's first join alone takes ~3 s). Against an unreachable
+  // bus Create fails after it (plus a 1 s probe that names the address).
   absl::Duration join_timeout = absl::Seconds(30);
   std::map<std::string, std::string> producer_properties;
   std::map<std::string, std::string> consumer_properties;
@@ -89,7 +90,8 @@ class QueryClient {
   absl::StatusOr<std::string> Send(datarun::v1::QueryRequest request);
 
   // The response to `request_id` (sent through this client), or
-  // DeadlineExceeded after `timeout`.
+  // DeadlineExceeded after `timeout` (saying whether the bus acknowledged
+  // the request: if not, the bus is the likely cause, not datarund).
   absl::StatusOr<datarun::v1::QueryResponse> Await(
       const std::string& request_id, absl::Duration timeout);
 
@@ -106,7 +108,14 @@ class QueryClient {
     absl::Notification done;
     std::string value;
     absl::Status error;
+    // The request's delivery to dr.query.req: kSending until the producer
+    // reported it (set on the producer's thread), so that a timeout can
+    // say whether the bus ever took the request.
+    std::atomic<int> delivery{kSending};
   };
+  static constexpr int kSending = 0;
+  static constexpr int kDelivered = 1;
+  static constexpr int kNotDelivered = 2;
 
   // A request waiting in SignBatched for the batch it joined.
   struct ToSign {

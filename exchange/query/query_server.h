@@ -18,8 +18,10 @@
 // Delivery: at most once per instance. The server starts at the end of
 // dr.query.req; a request published while no instance served its partition
 // (restart, hand-over) is never answered and the client times out and
-// retries (a retry is a new access and is audited as one). During a
-// hand-over two instances may both answer: the client keeps the first.
+// retries (a retry is a new access and is audited as one). In datarund a
+// graceful hand-over has no overlap (handover.h: the old owner stops
+// before the new one is assigned); an evicted member that did not notice
+// yet may still answer: the client keeps the first.
 //
 // Threads: Run() polls on the caller's thread and hands requests to
 // `workers` threads (Resolver::Handle blocks until the audit ack, so the

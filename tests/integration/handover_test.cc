@@ -38,7 +38,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr int kPartitions = 4;
+constexpr int kPartitions = 2;
 constexpr int kLoadThreads = 6;
 constexpr char kHrss[] = "human_resources_social_security";
 constexpr char kMatter[] = "urban_rural_pension_registration";

@@ -187,6 +187,7 @@ int RunQuery(const std::vector<std::string>& args) {
 
   broker::KafkaConfig kc;
   kc.bootstrap = brokers;
+  kc.connect_timeout = absl::GetFlag(FLAGS_timeout);  // an unreachable bus too
   auto broker = broker::NewKafkaBroker(kc);
   if (!broker.ok()) return Failure(broker.status().ToString());
   if (q.kind() == datarun::v1::QUERY_KIND_USAGE) {

@@ -384,6 +384,95 @@ TEST_F(RocksDbStateStoreTest, ChainHeadsPersist) {
   EXPECT_EQ(store_->GetChainHead(1)->value(), "head-bytes");
 }
 
+// The records tables' index type and restart interval are per table file:
+// a state written before they changed (binary-search index, RocksDB's
+// restart interval) opens and reads the same with the current ones, next to
+// files written with them, and after a compaction rewrote them all.
+TEST_F(RocksDbStateStoreTest, StateWrittenWithEarlierTableOptionsReadsTheSame) {
+  auto subject = [](int i) { return absl::StrCat("S", i); };
+  auto apply = [&](int from, int to, uint64_t version) {
+    IngestBatch b;
+    for (int i = from; i < to; ++i) {
+      // Several data blocks' worth of keys, three per subject.
+      b.records.push_back(
+          Write(i % 4, MakeRecord(subject(i), "household", "", version)));
+      b.records.push_back(
+          Write(i % 4, MakeRecord(subject(i), "vehicle", "P1", version)));
+      b.records.push_back(
+          Write(i % 4, MakeRecord(subject(i), "vehicle", "P2", version)));
+    }
+    Apply(b);
+    ASSERT_TRUE(store_->Flush().ok());
+  };
+  // What every read path gives, subject by subject.
+  auto read_all = [&](int n) {
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i) {
+      auto p = store_->Profile(i % 4, subject(i), {});
+      EXPECT_TRUE(p.ok()) << p.status();
+      std::string line = subject(i) + ":";
+      if (p.ok()) {
+        for (const auto& r : *p) {
+          absl::StrAppend(&line, " ", r.data_class(), "/", r.record_key(), "@",
+                          r.source_version());
+        }
+      }
+      auto vehicles = store_->Profile(i % 4, subject(i), {"vehicle"});
+      EXPECT_TRUE(vehicles.ok());
+      if (vehicles.ok()) absl::StrAppend(&line, " v", vehicles->size());
+      int visited = 0;
+      EXPECT_TRUE(store_
+                      ->VisitProfile(i % 4, subject(i),
+                                     [&](absl::string_view) {
+                                       ++visited;
+                                       return absl::OkStatus();
+                                     })
+                      .ok());
+      auto got = GetOne(i % 4, subject(i), "vehicle", "P2");
+      absl::StrAppend(&line, " visited ", visited, " get ",
+                      got.has_value() ? got->source_version() : 0);
+      out.push_back(line);
+    }
+    // An absent subject between present ones, and one past the last.
+    auto none = store_->Profile(1, "S1x", {});
+    EXPECT_TRUE(none.ok() && none->empty());
+    none = store_->Profile(3, "zzz", {});
+    EXPECT_TRUE(none.ok() && none->empty());
+    return out;
+  };
+
+  options_.records_prefix_hash_index = false;
+  options_.records_block_restart_interval = 16;
+  Reopen();
+  apply(0, 400, 1);
+  const std::vector<std::string> before = read_all(400);
+  ASSERT_EQ(before[7],
+            "S7: household/@1 vehicle/P1@1 vehicle/P2@1 v2 "
+            "visited 3 get 1");
+
+  options_ = RocksDbStateOptions{options_.dir};
+  options_.block_cache_bytes = 8 << 20;
+  options_.write_buffer_bytes = 4 << 20;
+  ASSERT_TRUE(options_.records_prefix_hash_index);
+  Reopen();
+  EXPECT_EQ(read_all(400), before);
+  // New files next to the old ones: half the subjects rewritten, new ones.
+  apply(200, 600, 2);
+  std::vector<std::string> want = before;
+  want.resize(600);
+  auto after = read_all(600);
+  for (int i = 200; i < 600; ++i) {
+    want[i] = absl::StrCat(subject(i),
+                           ": household/@2 vehicle/P1@2 vehicle/P2@2 v2 "
+                           "visited 3 get 2");
+  }
+  EXPECT_EQ(after, want);
+  // Everything rewritten with the current options.
+  ASSERT_TRUE(store_->CompactAll().ok());
+  Reopen();
+  EXPECT_EQ(read_all(600), want);
+}
+
 TEST(RocksDbStateStoreOpenTest, UnusableDirectoryIsAClearError) {
   RocksDbStateOptions o;
   o.dir = "/proc/definitely/not/writable";

@@ -239,8 +239,15 @@ TEST_F(ReplayProduceTest, EditedReplayLineRoundTrips) {
     ASSERT_NE(at, std::string::npos) << from << " in " << edited;
     edited.replace(at, from.size(), to);
   }
-  r = Produce("public_security", WriteFile("edited.jsonl", {edited}));
+  // Through standard input, as in `replay | sed | produce --file=-`.
+  const std::string path = WriteFile("edited.jsonl", {edited});
+  r = test_support::RunCommand(
+      "/bin/sh", {"-c", absl::StrCat("tools/datarun produce ",
+                                     test_support::ShellQuote(Brokers()),
+                                     " --as=public_security --file=- < ",
+                                     test_support::ShellQuote(path))});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("published 1 record as public_security"));
 
   r = Replay(
       {absl::StrCat("--topic=", kHousehold), absl::StrCat("--subject=", s)});

@@ -209,7 +209,8 @@ int RunProduce(const std::vector<std::string>& args) {
     return Failure(absl::StrCat(acked, " of ", prepared->records.size(),
                                 " records acknowledged"));
   }
-  std::fprintf(stderr, "published %zu records as %s\n", acked, as.c_str());
+  std::fprintf(stderr, "published %zu record%s as %s\n", acked,
+               acked == 1 ? "" : "s", as.c_str());
   return kOk;
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "exchange/audit/kafka/audit_bus.h"
 #include "exchange/query/topics.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
@@ -18,7 +19,6 @@
 namespace datarun::cli {
 namespace {
 
-constexpr char kCheckpointTopic[] = "dr.audit.checkpoint";
 constexpr absl::string_view kDataPrefix = "dr.data.";
 constexpr absl::string_view kDlqPrefix = "dr.dlq.";
 
@@ -287,7 +287,7 @@ std::string DecodeEntry(const broker::Message& m, EntryFacts* facts) {
     line += DecodeRecord(m, facts);
   } else if (m.topic == query::kAuditTopic) {
     line += DecodeAuditLink(m, facts);
-  } else if (m.topic == kCheckpointTopic) {
+  } else if (m.topic == audit::kCheckpointTopic) {
     line += DecodeCheckpoint(m, facts);
   } else if (m.topic == query::kRequestTopic) {
     line += DecodeRequest(m, facts);

@@ -1,7 +1,8 @@
 // IngestGate: a partition is served only while ingest owns it and once the
 // offsets ingest stored reach the data topics' high watermarks of the
 // moment the gate first saw it owned; losing and regaining a partition
-// starts the catch-up over.
+// starts the catch-up over, and so does a hand-over (a fenced partition is
+// not served; handover.h).
 #include "exchange/query/ingest_gate.h"
 
 #include <string>
@@ -33,7 +34,7 @@ class IngestGateTest : public ::testing::Test {
           absl::MutexLock l(&mu_);
           return assignment_;
         },
-        &store_);
+        &store_, &fence_);
     ASSERT_TRUE(g.ok()) << g.status();
     gate_ = *std::move(g);
   }
@@ -65,6 +66,7 @@ class IngestGateTest : public ::testing::Test {
   broker::FakeBroker broker_;
   std::unique_ptr<broker::Producer> producer_;
   state::FakeStateStore store_;
+  ChainFence fence_{2};
   absl::Mutex mu_;
   std::vector<broker::TopicPartition> assignment_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<IngestGate> gate_;
@@ -93,6 +95,26 @@ TEST_F(IngestGateTest, ServesOwnedPartitionsOnceCaughtUp) {
   Assign({{kTopicA, 0}, {kTopicB, 0}});
   EXPECT_EQ(gate_->Serves(0), Serving::kCatchingUp);
   Store(kTopicA, 0, 13);
+  EXPECT_EQ(gate_->Serves(0), Serving::kServe);
+}
+
+TEST_F(IngestGateTest, AFencedPartitionIsNotServedAndCatchesUpAfterForget) {
+  Produce(kTopicA, 0, 2);
+  Assign({{kTopicA, 0}});
+  Store(kTopicA, 0, 2);
+  EXPECT_EQ(gate_->Serves(0), Serving::kServe);
+  // Handed over while the assignment still lists it (the revocation has
+  // not returned yet): not served.
+  fence_.Fence(0);
+  gate_->Forget(0);
+  EXPECT_EQ(gate_->Serves(0), Serving::kNotOwned);
+  EXPECT_EQ(gate_->Serves(1), Serving::kNotOwned);  // not owned anyway
+  // Assigned again without the gate seeing it unowned: it catches up to
+  // the watermark of now before it is served.
+  Produce(kTopicA, 0, 3);
+  fence_.Unfence(0);
+  EXPECT_EQ(gate_->Serves(0), Serving::kCatchingUp);
+  Store(kTopicA, 0, 5);
   EXPECT_EQ(gate_->Serves(0), Serving::kServe);
 }
 

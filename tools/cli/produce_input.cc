@@ -70,9 +70,12 @@ absl::StatusOr<std::string> RecordJson(const std::string& line) {
   return json;
 }
 
+// Checks and builds one record through `publisher`; `*trace_id` gets the
+// line's trace id (the SDK takes none).
 absl::Status PrepareOne(const std::string& line, absl::string_view department,
                         absl::Time now,
-                        connectors::DepartmentPublisher& publisher) {
+                        connectors::DepartmentPublisher& publisher,
+                        std::string* trace_id) {
   auto json = RecordJson(line);
   if (!json.ok()) return json.status();
   datarun::v1::Record record;
@@ -84,6 +87,7 @@ absl::Status PrepareOne(const std::string& line, absl::string_view department,
   if (record.data_class().empty()) {
     return absl::InvalidArgumentError("data_class is missing");
   }
+  *trace_id = record.trace_id();
   if (!record.source_department().empty() &&
       record.source_department() != department) {
     return absl::PermissionDeniedError(
@@ -137,19 +141,14 @@ absl::Status PrepareOne(const std::string& line, absl::string_view department,
 }
 
 // The SDK takes no trace id; the line's goes into the envelope it built.
-absl::Status KeepTraceId(const std::string& line, PreparedRecord* r) {
-  auto json = RecordJson(line);
-  datarun::v1::Record in, out;
-  if (!json.ok() ||
-      !google::protobuf::util::JsonStringToMessage(*json, &in).ok() ||
-      in.trace_id().empty()) {
-    return absl::OkStatus();
-  }
-  if (!out.ParseFromString(r->value)) {
+absl::Status SetTraceId(const std::string& trace_id, PreparedRecord* r) {
+  if (trace_id.empty()) return absl::OkStatus();
+  datarun::v1::Record record;
+  if (!record.ParseFromString(r->value)) {
     return absl::InternalError("the SDK's envelope does not parse");
   }
-  out.set_trace_id(in.trace_id());
-  r->value = out.SerializeAsString();
+  record.set_trace_id(trace_id);
+  r->value = record.SerializeAsString();
   return absl::OkStatus();
 }
 
@@ -171,11 +170,12 @@ absl::StatusOr<PrepareResult> PrepareRecords(
     ++number;
     if (absl::StripAsciiWhitespace(line).empty()) continue;
     const size_t before = capture.captured().size();
-    absl::Status st = PrepareOne(line, department, now, **publisher);
+    std::string trace_id;
+    absl::Status st = PrepareOne(line, department, now, **publisher, &trace_id);
     if (st.ok() && capture.captured().size() == before + 1) {
       PreparedRecord& r = capture.captured().back();
       r.line = number;
-      st = KeepTraceId(line, &r);
+      st = SetTraceId(trace_id, &r);
     }
     if (!st.ok()) {
       ++invalid;

@@ -274,6 +274,9 @@ class Consumer {
   // Current assignment, sorted.
   virtual std::vector<TopicPartition> Assignment() const = 0;
 
+  // Returns within `timeout` (plus scheduling slack) also when no broker
+  // answers: then kUnavailable naming the bootstrap servers, the partition
+  // and the wait. Safe to call from a thread other than the polling one.
   virtual absl::StatusOr<Watermarks> QueryWatermarks(
       const TopicPartition& tp, absl::Duration timeout) = 0;
 

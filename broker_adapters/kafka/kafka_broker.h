@@ -26,6 +26,16 @@
 // KafkaConfig::connect_timeout, so a wrong address is a clear error at
 // startup, not a hang later. librdkafka's log lines go to DR_LOG.
 //
+// When the bus goes away (or never answered), every call with a timeout
+// returns within it: QueryWatermarks (kUnavailable naming the bootstrap
+// servers; librdkafka 2.0.2's own watermark query ignored its timeout then,
+// so the adapter uses ListOffsets through rd_kafka_offsets_for_times),
+// Poll/PollBatch, Flush, ListTopics, ClusterId. Closing is bounded too: a
+// consumer's Close and destruction do not wait for the lost brokers, and a
+// producer's destructor waits up to 10 s for records in flight, but not once
+// librdkafka reported every broker down; the records it gives up on fail
+// with kCancelled in their callbacks (never silently).
+//
 // Thread-safety: as broker.h. Delivery callbacks run on one internal thread
 // per producer.
 #ifndef DATARUN_BROKER_ADAPTERS_KAFKA_KAFKA_BROKER_H_

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -426,6 +427,36 @@ TEST_F(ReplayProduceTest, FollowTailsUntilInterrupted) {
   std::vector<google::protobuf::Struct> lines = JsonLines(tail.out);
   ASSERT_EQ(lines.size(), 1u) << tail.out << tail.err;
   EXPECT_EQ(Str(lines[0], "value.payload.name"), "癸");
+}
+
+TEST_F(ReplayProduceTest, DlqEntryShowsTheBytesAndTheReason) {
+  // What a broken department client might send: bytes that are no Record.
+  const std::string s = CitizenId(181);
+  const std::string garbage = "\x0a\xff not a record";
+  {
+    auto producer = exchange_->broker()->NewProducer({});
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    broker::OutgoingMessage m;
+    m.topic = kHousehold;
+    m.key = s;
+    m.value = garbage;
+    ASSERT_TRUE((*producer)->Send(m, nullptr).ok());
+    ASSERT_TRUE((*producer)->Flush(absl::Seconds(10)).ok());
+  }
+  // The exchange's ingest moves it to dr.dlq.public_security.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  std::vector<google::protobuf::Struct> lines;
+  while (lines.empty() && absl::Now() < deadline) {
+    CommandResult r = Replay({"--topic=dr.dlq.*", absl::StrCat("--subject=", s),
+                              "--department=public_security"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    lines = JsonLines(r.out);
+  }
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(Str(lines[0], "topic"), "dr.dlq.public_security");
+  EXPECT_EQ(Str(lines[0], "value_base64"), absl::Base64Escape(garbage));
+  EXPECT_FALSE(Str(lines[0], "headers.dr-dlq-reason").empty());
+  EXPECT_EQ(Str(lines[0], "headers.dr-dlq-topic"), kHousehold);
 }
 
 TEST_F(ReplayProduceTest, IdleTopicEndsAtOnce) {

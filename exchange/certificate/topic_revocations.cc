@@ -1,6 +1,8 @@
 #include "exchange/certificate/topic_revocations.h"
 
+#include <algorithm>
 #include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,27 +44,34 @@ absl::Status PublishRevocation(broker::Producer& producer,
     stamped.mutable_revoked_at()->set_seconds(absl::ToUnixSeconds(absl::Now()));
   }
   ASSIGN_OR_RETURN(std::string json, RevocationToJson(stamped));
-  absl::Mutex mu;
-  absl::Status delivered = absl::UnknownError("no delivery report");
-  bool done = false;
+  // Shared with the delivery callback, which may run after this returns
+  // (when the flush timed out, the producer fails the record later).
+  struct Delivery {
+    absl::Mutex mu;
+    absl::Status status ABSL_GUARDED_BY(mu) =
+        absl::UnknownError("no delivery report");
+    bool done ABSL_GUARDED_BY(mu) = false;
+  };
+  auto delivery = std::make_shared<Delivery>();
   broker::OutgoingMessage message;
   message.topic = kRevocationTopic;
   message.key = revocation.serial();
   message.value = json;
   RETURN_IF_ERROR(producer.Send(
-      message, [&](const absl::StatusOr<broker::DeliveryReport>& report) {
-        absl::MutexLock lock(&mu);
-        delivered = report.status();
-        done = true;
+      message,
+      [delivery](const absl::StatusOr<broker::DeliveryReport>& report) {
+        absl::MutexLock lock(&delivery->mu);
+        delivery->status = report.status();
+        delivery->done = true;
       }));
   RETURN_IF_ERROR(producer.Flush(timeout));
-  absl::MutexLock lock(&mu);
-  if (!done) {
+  absl::MutexLock lock(&delivery->mu);
+  if (!delivery->done) {
     return absl::DeadlineExceededError(absl::StrCat(
         "revocation of ", revocation.serial(), " not acknowledged within ",
         absl::FormatDuration(timeout)));
   }
-  return delivered;
+  return delivery->status;
 }
 
 absl::StatusOr<std::unique_ptr<InMemoryRevocationList>> ReadRevocationTopic(
@@ -104,8 +113,12 @@ absl::StatusOr<std::unique_ptr<InMemoryRevocationList>> ReadRevocationTopic(
     bool caught_up = !assigned.empty();
     for (const auto& tp : assigned) {
       if (!end.contains(tp)) {
+        // Within the caller's deadline: against a lost bus this is the
+        // call that fails (Unavailable, naming the bootstrap servers).
+        const absl::Duration left = std::clamp(
+            deadline - absl::Now(), absl::Milliseconds(100), absl::Seconds(5));
         ASSIGN_OR_RETURN(broker::Watermarks w,
-                         consumer->QueryWatermarks(tp, absl::Seconds(5)));
+                         consumer->QueryWatermarks(tp, left));
         end[tp] = w.high;
         if (!next.contains(tp)) next[tp] = w.low;
       }

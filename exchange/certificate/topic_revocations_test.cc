@@ -86,5 +86,29 @@ TEST_F(TopicRevocationsTest, RevocationWithoutIssuerIsRefused) {
       PublishRevocation(*producer_, r, absl::Seconds(1))));
 }
 
+// The cluster is gone: reading and publishing fail within their timeouts
+// (plus scheduling slack), and closing the producer does not wait.
+TEST_F(TopicRevocationsTest, LostBusFailsWithinTheTimeout) {
+  const absl::Duration slack = absl::Milliseconds(1500);
+  cluster_.reset();
+  absl::Time start = absl::Now();
+  auto list = ReadRevocationTopic(*broker_, absl::Seconds(2));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2) + slack);
+  EXPECT_FALSE(list.ok());
+  EXPECT_TRUE(broker::IsRetriable(list.status())) << list.status();
+
+  v1::CertificateRevocation r;
+  r.set_serial("public_security-20261126000000-0000000000000001");
+  r.set_issuer_department("public_security");
+  start = absl::Now();
+  const absl::Status published =
+      PublishRevocation(*producer_, r, absl::Seconds(1));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1) + slack);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(published)) << published;
+  start = absl::Now();
+  producer_.reset();
+  EXPECT_LT(absl::Now() - start, slack);
+}
+
 }  // namespace
 }  // namespace datarun::certificate

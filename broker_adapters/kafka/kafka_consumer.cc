@@ -258,6 +258,34 @@ class KafkaConsumer : public Consumer {
     return w;
   }
 
+  // broker.h. Bounded by `timeout` like QueryWatermarks (the same
+  // ListOffsets request, with times instead of logical offsets).
+  absl::StatusOr<std::vector<int64_t>> OffsetsForTimes(
+      const std::vector<std::pair<TopicPartition, absl::Time>>& query,
+      absl::Duration timeout) override {
+    std::vector<TopicPartition> tps;
+    for (const auto& [tp, t] : query) tps.push_back(tp);
+    PartitionList list(tps);
+    for (size_t i = 0; i < query.size(); ++i) {
+      list.list->elems[i].offset = absl::ToUnixMillis(query[i].second);
+    }
+    rd_kafka_resp_err_t err =
+        rd_kafka_offsets_for_times(rk_, list.list, TimeoutMs(timeout));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return KafkaStatus(err, "offsets for times");
+    }
+    std::vector<int64_t> out;
+    for (int i = 0; i < list.list->cnt; ++i) {
+      const auto& e = list.list->elems[i];
+      if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return KafkaStatus(
+            e.err, absl::StrCat("offset for time of ", ToString(tps[i])));
+      }
+      out.push_back(e.offset < 0 ? kOffsetEnd : e.offset);
+    }
+    return out;
+  }
+
   absl::Status Close() override {
     if (closed_ || rk_ == nullptr) return absl::OkStatus();
     closed_ = true;

@@ -13,7 +13,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "broker_adapters/embedded/embedded_cluster.h"
 #include "broker_adapters/fake/fake_broker.h"
+#include "broker_adapters/kafka/kafka_broker.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -190,6 +192,27 @@ TEST_F(ReplayReaderTest, StopFlagEndsFollow) {
       &stop);
   EXPECT_TRUE(st.ok()) << st;
   EXPECT_THAT(values, ElementsAre("a"));
+}
+
+// The Kafka consumer asks the broker (rd_kafka_offsets_for_times) rather
+// than answering kUnimplemented. librdkafka's mock cluster does not index
+// time: it answers "none" (kOffsetEnd) even for 1970, which is what makes
+// ReadTopicRanges scan there.
+TEST(ReplayReaderKafka, KafkaConsumerAnswersOffsetsForTimes) {
+  auto cluster = broker::EmbeddedCluster::Start();
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  ASSERT_TRUE((*cluster)->CreateTopic("dr.audit", 2).ok());
+  broker::KafkaConfig config;
+  config.bootstrap = (*cluster)->bootstrap();
+  auto bus = broker::NewKafkaBroker(config);
+  ASSERT_TRUE(bus.ok()) << bus.status();
+  auto consumer = (*bus)->NewConsumer({.group_id = "probe"});
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  auto offsets = (*consumer)->OffsetsForTimes(
+      {{{"dr.audit", 0}, absl::UnixEpoch()}, {{"dr.audit", 1}, absl::Now()}},
+      absl::Seconds(10));
+  ASSERT_TRUE(offsets.ok()) << offsets.status();
+  EXPECT_THAT(*offsets, ElementsAre(broker::kOffsetEnd, broker::kOffsetEnd));
 }
 
 }  // namespace

@@ -285,6 +285,12 @@ class KafkaProducer : public Producer {
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
       self->all_brokers_down_.store(true, std::memory_order_release);
     }
+    // Fatal (idempotence) errors also reach each record's callback.
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      DR_LOG(ERROR) << "librdkafka " << rd_kafka_name(rk) << ": "
+                    << "fatal producer error: " << reason;
+      return;
+    }
     DR_LOG(WARNING) << "librdkafka " << rd_kafka_name(rk) << ": "
                     << rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))
                     << ": " << reason;

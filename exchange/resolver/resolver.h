@@ -7,8 +7,9 @@
 //   agreement's fields, provenance per record (profile_answer.h);
 //   VERIFY: evaluate the predicate, evidence provenance, no payload;
 //   CERTIFICATE / DOSSIER: a sealed document (document_answer.h) ->
-//   one AuditEvent per subject, appended to the chain of the subject's
-//   partition and acknowledged by the audit sink -> response.
+//   one AuditEvent per subject (PROFILE writes its bytes directly,
+//   WriteProfileEvent), appended to the chain of the subject's partition
+//   and acknowledged by the audit sink -> response.
 // A denied request gets a response with the rule and message and no data,
 // and is audited as well. A multi-subject request is all or nothing: if one
 // subject is denied, none is answered. When the audit sink does not
@@ -16,8 +17,8 @@
 //
 // Callers: the datarund request consumer (dr.query.req), benchmarks, tests.
 // Thread-safety: Handle may run concurrently from any number of threads.
-// Each calling thread keeps one set of per-subject buffers (audit event,
-// profile bytes) that its next Handle clears and reuses, so a long-lived
+// Each calling thread keeps one set of per-subject buffers (audit event or
+// its bytes, profile bytes) that its next Handle clears and reuses, so a long-lived
 // worker pool allocates them once.
 // Performance: every Handle takes several absl::Mutex locks (audit chain,
 // state iterator pool). Debian's Abseil is built without NDEBUG, so each

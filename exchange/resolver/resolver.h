@@ -19,12 +19,13 @@
 // Thread-safety: Handle may run concurrently from any number of threads.
 // Each calling thread keeps one set of per-subject buffers (audit event or
 // its bytes, profile bytes) that its next Handle clears and reuses, so a
-// long-lived worker pool allocates them once. Performance: every Handle takes
-// several absl::Mutex locks (audit chain, state iterator pool). Debian's Abseil
-// is built without NDEBUG, so each acquisition also updates Abseil's global
-// deadlock graph unless the binary calls
-// absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore) at start:
-// the daemon (datarund) and benchmarks must (tests need not).
+// long-lived worker pool allocates them once.
+//
+// Performance: every Handle takes several absl::Mutex locks (audit chain,
+// state iterator pool). Debian's Abseil is built without NDEBUG, so each
+// acquisition also updates Abseil's global deadlock graph unless the binary
+// calls absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore)
+// at start: the daemon (datarund) and benchmarks must (tests need not).
 #ifndef DATARUN_EXCHANGE_RESOLVER_RESOLVER_H_
 #define DATARUN_EXCHANGE_RESOLVER_RESOLVER_H_
 

@@ -143,9 +143,11 @@ class RebalanceHookBroker : public broker::Broker {
 // waits up to `timeout` until the links already sent are acknowledged or
 // failed, then releases each chain (AuditLog::Release: seals the head when
 // links were appended since the last checkpoint, waits for that ack,
-// forgets the chain). DeadlineExceeded names a partition whose links were
-// still in flight at the deadline: its next owner may fork the chain
-// there (it is released anyway). Other errors are the seals'.
+// forgets the chain; the partitions in parallel, so a lost bus costs
+// `timeout` plus one ack timeout of the log, whatever their number).
+// DeadlineExceeded names a partition whose links were still in flight at
+// the deadline: its next owner may fork the chain there (it is released
+// anyway). Other errors are the seals'.
 absl::Status HandOverChains(ChainFence& fence, audit::AuditLog& log,
                             const std::vector<int32_t>& partitions,
                             absl::Duration timeout);

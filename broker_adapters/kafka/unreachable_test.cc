@@ -21,6 +21,7 @@
 #include "broker_adapters/kafka/kafka_broker.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/closed_port.h"
 
 namespace datarun::broker {
 namespace {
@@ -32,28 +33,7 @@ using ::testing::HasSubstr;
 constexpr absl::Duration kSlack = absl::Milliseconds(1500);
 constexpr absl::Duration kTimeout = absl::Seconds(1);
 
-// A 127.0.0.1 port that refuses connections for as long as this lives:
-// bound (so nobody else gets it) but never listening.
-class ClosedPort {
- public:
-  ClosedPort() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    socklen_t len = sizeof(addr);
-    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    address_ = absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
-  }
-  ~ClosedPort() { close(fd_); }
-  const std::string& address() const { return address_; }
-
- private:
-  int fd_ = -1;
-  std::string address_;
-};
+using test_support::ClosedPort;
 
 absl::Duration Timed(const std::function<void()>& f) {
   const absl::Time start = absl::Now();

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/closed_port.h"
 #include "tests/testing/run_command.h"
 
 namespace datarun {
@@ -24,27 +25,7 @@ constexpr char kBinary[] = "tools/datarun";
 // Process start and scheduling on a 2-core machine shared with builds.
 constexpr absl::Duration kSlack = absl::Seconds(2);
 
-// A 127.0.0.1 port bound (nobody else gets it) but never listening, so
-// connections to it are refused while this lives.
-class ClosedPort {
- public:
-  ClosedPort() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    socklen_t len = sizeof(addr);
-    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    address_ = absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
-  }
-  ~ClosedPort() { close(fd_); }
-  const std::string& address() const { return address_; }
-
- private:
-  int fd_ = -1;
-  std::string address_;
-};
+using test_support::ClosedPort;
 
 void ExpectFailsWithinTimeout(const std::vector<std::string>& extra) {
   ClosedPort port;

@@ -22,6 +22,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/harness.h"
+#include "tests/testing/closed_port.h"
 
 namespace datarun::integration {
 namespace {
@@ -73,15 +74,9 @@ std::vector<std::string> DaemonArgs(const std::string& bootstrap,
 }
 
 TEST(UnreachableBusTest, PortNobodyListensOnExitsOneAfterTheConnectCheck) {
-  // Bound, never listening: connections are refused.
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const std::string address = absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
+  test_support::ClosedPort port;
+  ASSERT_TRUE(port.ok());
+  const std::string address = port.address();
 
   Process daemon;
   const absl::Time start = absl::Now();
@@ -94,7 +89,6 @@ TEST(UnreachableBusTest, PortNobodyListensOnExitsOneAfterTheConnectCheck) {
   ASSERT_TRUE(code.ok()) << code.status();
   EXPECT_EQ(*code, 1);
   EXPECT_LT(absl::Now() - start, absl::Seconds(10) + kSlack);
-  close(fd);
   EXPECT_THAT(ReadFile(TestPath("closed.err")),
               HasSubstr(absl::StrCat("no Kafka broker answered at "
                                      "bootstrap.servers=",

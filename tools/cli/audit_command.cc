@@ -39,6 +39,7 @@
 #include "proto/datarun/v1/audit.pb.h"
 #include "tools/cli/command.h"
 #include "tools/cli/common_flags.h"
+#include "tools/cli/json_text.h"
 
 ABSL_FLAG(bool, json, false, "audit verify: print one JSON object");
 ABSL_FLAG(bool, parse_events, false,
@@ -64,31 +65,6 @@ int UsageError(absl::string_view message) {
                "usage: datarun audit verify --brokers=HOST:PORT "
                "[--catalog=FILE] [--partition=N] [--from_offset=N] [--json]\n");
   return kUsage;
-}
-
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppend(&out, "\\u00",
-                          absl::BytesToHexString(absl::string_view(&c, 1)));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
 }
 
 struct PartitionResult {
@@ -134,14 +110,14 @@ std::string Json(const PartitionResult& r) {
                     ",\"first_offset\":", rep.first_offset,
                     ",\"last_offset\":", rep.last_offset);
   }
-  absl::StrAppend(&out, ",\"head_hash\":",
-                  JsonString(absl::BytesToHexString(rep.head_hash)),
-                  ",\"checkpoints_verified\":", rep.checkpoints_verified,
-                  ",\"checkpoints_skipped\":", rep.checkpoints_skipped);
+  absl::StrAppend(
+      &out, ",\"head_hash\":", JsonQuote(absl::BytesToHexString(rep.head_hash)),
+      ",\"checkpoints_verified\":", rep.checkpoints_verified,
+      ",\"checkpoints_skipped\":", rep.checkpoints_skipped);
   if (!r.status.ok()) {
     absl::StrAppend(&out, ",\"broken\":{\"sequence\":", rep.broken_sequence,
                     ",\"offset\":", rep.broken_offset,
-                    ",\"reason\":", JsonString(r.status.message()), "}");
+                    ",\"reason\":", JsonQuote(r.status.message()), "}");
   }
   return out + "}";
 }

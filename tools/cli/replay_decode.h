@@ -28,6 +28,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "broker_adapters/broker.h"
+#include "tools/cli/json_text.h"
 
 namespace datarun::cli {
 
@@ -61,9 +62,6 @@ std::optional<std::string> ReplayLine(const broker::Message& m,
 // Decodes `m` into its JSON line and facts (exposed for tests).
 std::string DecodeEntry(const broker::Message& m, EntryFacts* facts);
 
-// `s` as a JSON string literal (UTF-8 passed through, controls escaped).
-// Invalid UTF-8 is not representable: callers base64 such bytes.
-std::string JsonQuote(absl::string_view s);
 bool IsValidUtf8(absl::string_view s);
 
 // RFC 3339 in UTC with milliseconds, e.g. 2026-11-26T10:00:00.000Z.

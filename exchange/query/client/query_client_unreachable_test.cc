@@ -18,6 +18,7 @@
 #include "exchange/query/topics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/closed_port.h"
 
 namespace datarun::query {
 namespace {
@@ -46,15 +47,9 @@ std::unique_ptr<broker::Broker> Connect(const std::string& bootstrap) {
 }
 
 TEST(QueryClientUnreachable, CreateFailsWithinJoinTimeoutNamingTheAddress) {
-  // Bound, never listening: connections are refused.
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const std::string address = absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
+  test_support::ClosedPort port;
+  ASSERT_TRUE(port.ok());
+  const std::string address = port.address();
 
   auto broker = Connect(address);
   ASSERT_NE(broker, nullptr);
@@ -65,7 +60,6 @@ TEST(QueryClientUnreachable, CreateFailsWithinJoinTimeoutNamingTheAddress) {
   auto client = QueryClient::Create(broker.get(), o);
   // The join timeout, the 1 s probe, and tearing the client down.
   EXPECT_LT(absl::Now() - start, o.join_timeout + absl::Seconds(1) + kSlack);
-  close(fd);
   ASSERT_FALSE(client.ok());
   EXPECT_EQ(client.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_THAT(

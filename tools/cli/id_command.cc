@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "exchange/subject/subject_id.h"
 #include "tools/cli/command.h"
+#include "tools/cli/json_text.h"
 
 namespace datarun::cli {
 namespace {
@@ -23,39 +24,15 @@ using datarun::subject::Region;
 using datarun::subject::SubjectId;
 using datarun::subject::SubjectKind;
 
-// JSON string literal. Values here are validated ids and static table names,
-// but escaping keeps the output valid whatever a table holds.
-std::string Quote(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
-}
-
 // `"key":"value"` appended with a leading comma, skipped when value is empty.
 void Field(std::string* out, absl::string_view key, absl::string_view value) {
   if (value.empty()) return;
-  absl::StrAppend(out, ",", Quote(key), ":", Quote(value));
+  absl::StrAppend(out, ",", JsonQuote(key), ":", JsonQuote(value));
 }
 
 std::string RegionJson(const Region& r) {
   std::string out =
-      absl::StrCat("{\"code\":", Quote(absl::StrFormat("%06d", r.code)));
+      absl::StrCat("{\"code\":", JsonQuote(absl::StrFormat("%06d", r.code)));
   Field(&out, "province", r.province_name);
   Field(&out, "prefecture", r.prefecture_name);
   Field(&out, "county", r.county_name);
@@ -65,8 +42,8 @@ std::string RegionJson(const Region& r) {
 
 std::string ToJson(const SubjectId& id) {
   std::string out = absl::StrCat(
-      "{\"kind\":", Quote(datarun::subject::SubjectKindName(id.kind())),
-      ",\"id\":", Quote(id.id()));
+      "{\"kind\":", JsonQuote(datarun::subject::SubjectKindName(id.kind())),
+      ",\"id\":", JsonQuote(id.id()));
   if (id.kind() == SubjectKind::kCitizen) {
     const CitizenParts& p = id.citizen();
     absl::StrAppend(&out, ",\"region\":", RegionJson(p.region));
@@ -76,11 +53,12 @@ std::string ToJson(const SubjectId& id) {
   } else {
     const CreditCodeParts& p = id.credit_code();
     std::string dept = absl::StrCat(
-        "{\"code\":", Quote(absl::string_view(&p.registration_department, 1)));
+        "{\"code\":",
+        JsonQuote(absl::string_view(&p.registration_department, 1)));
     Field(&dept, "name", p.registration_department_name);
     Field(&dept, "name_zh", p.registration_department_name_zh);
     std::string type = absl::StrCat(
-        "{\"code\":", Quote(absl::string_view(&p.organisation_type, 1)));
+        "{\"code\":", JsonQuote(absl::string_view(&p.organisation_type, 1)));
     Field(&type, "name", p.organisation_type_name);
     Field(&type, "name_zh", p.organisation_type_name_zh);
     absl::StrAppend(&out, ",\"registration_department\":", dept,

@@ -4,7 +4,6 @@
 // directory exactly as the daemon must (LoadCurrentSigners), then the
 // written files checked by `datarun verify` and `datarun render` — what a
 // court clerk does: ask, save, verify offline, print.
-#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -48,19 +47,6 @@ CliRun Datarun(const std::string& command,
   return test_support::RunCommand("tools/datarun", all);
 }
 
-// The keys directory the fixture generated its keys into.
-std::string FixtureKeysDir() {
-  const std::string tmp = getenv("TEST_TMPDIR");
-  DIR* d = opendir(tmp.c_str());
-  std::string found;
-  while (dirent* e = d ? readdir(d) : nullptr) {
-    if (absl::StartsWith(e->d_name, "fixture-keys-"))
-      found = absl::StrCat(tmp, "/", e->d_name);
-  }
-  if (d) closedir(d);
-  return found;
-}
-
 bool FileExists(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0 && st.st_size > 0;
@@ -74,7 +60,7 @@ TEST(DocumentQueryCli, CertificateAndDossierAskedSavedVerifiedRendered) {
       {"courts", "market_regulation", "natural_resources", "big_data_bureau"});
   ASSERT_TRUE(f.ok()) << f.status();
   const auto& fixture = **f;
-  const std::string keys = FixtureKeysDir();
+  const std::string keys = fixture.keys_dir();
   ASSERT_FALSE(keys.empty());
   // What datarund must do at start with its --keys directory.
   auto signers = certificate::LoadCurrentSigners(

@@ -7,7 +7,6 @@
 // publish nothing), an unreachable bus exits 1 in bounded time, and a query
 // answered by the exchange shows up on dr.audit, dr.query.req and
 // dr.query.resp.<dept>.
-#include <dirent.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -48,20 +47,6 @@ CommandResult Datarun(const std::string& command,
   std::vector<std::string> all = absl::StrSplit(command, ' ');
   all.insert(all.end(), args.begin(), args.end());
   return test_support::RunCommand("tools/datarun", all);
-}
-
-// The keys directory the fixture generated its keys into.
-std::string FixtureKeysDir() {
-  const std::string tmp = std::getenv("TEST_TMPDIR");
-  DIR* d = opendir(tmp.c_str());
-  std::string found;
-  while (dirent* e = d ? readdir(d) : nullptr) {
-    if (absl::StartsWith(e->d_name, "fixture-keys-")) {
-      found = absl::StrCat(tmp, "/", e->d_name);
-    }
-  }
-  if (d) closedir(d);
-  return found;
 }
 
 std::vector<google::protobuf::Struct> JsonLines(const std::string& out) {
@@ -359,7 +344,7 @@ TEST_F(ReplayProduceTest, QueryShowsOnAuditAndQueryTopics) {
                     WriteFile("q.jsonl", {HouseholdLine(s, "戊", 1)}))
                 .exit_code,
             0);
-  const std::string keys = FixtureKeysDir();
+  const std::string keys = fixture_->keys_dir();
   ASSERT_FALSE(keys.empty());
   // Ingest is asynchronous: ask until the answer discloses the record.
   const absl::Time deadline = absl::Now() + absl::Seconds(20);

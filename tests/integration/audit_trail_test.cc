@@ -76,27 +76,8 @@ class AuditTrailTest : public ::testing::Test {
     ASSERT_NE(out, nullptr);
     fwrite(text.data(), 1, text.size(), out);
     fclose(out);
-    keys_ = FixtureKeysDir();
+    keys_ = fixture_->keys_dir();
     ASSERT_FALSE(keys_.empty());
-  }
-
-  static std::string FixtureKeysDir() {
-    const std::string tmp = getenv("TEST_TMPDIR");
-    for (int i = 16; i >= 0; --i) {
-      // Fixture::Create's directory: fixture-keys-<pid>-<n>, n counting the
-      // fixtures of this process: the newest is this test's.
-      const std::string dir =
-          absl::StrCat(tmp, "/fixture-keys-", getpid(), "-", i);
-      if (FILE* f = fopen(absl::StrCat(dir,
-                                       "/big_data_bureau/"
-                                       "big_data_bureau-test.key.pem")
-                              .c_str(),
-                          "r")) {
-        fclose(f);
-        return dir;
-      }
-    }
-    return "";
   }
 
   std::vector<std::string> Topics() const {

@@ -118,29 +118,11 @@ class HandoverTest : public ::testing::Test {
     ASSERT_TRUE(google::protobuf::TextFormat::PrintToString(
         fixture_->catalog().catalog(), &text));
     std::ofstream(catalog_path_) << text;
-    keys_ = FixtureKeysDir();
+    keys_ = fixture_->keys_dir();
     ASSERT_FALSE(keys_.empty());
     properties_ = TestPath("consumer.properties");
     std::ofstream(properties_)
         << "session.timeout.ms=6000\nheartbeat.interval.ms=250\n";
-  }
-
-  static std::string FixtureKeysDir() {
-    const std::string tmp = getenv("TEST_TMPDIR");
-    for (int i = 16; i >= 0; --i) {
-      // Fixture::Create's directory: fixture-keys-<pid>-<n>.
-      const std::string dir =
-          absl::StrCat(tmp, "/fixture-keys-", getpid(), "-", i);
-      if (FILE* f = fopen(absl::StrCat(dir,
-                                       "/big_data_bureau/"
-                                       "big_data_bureau-test.key.pem")
-                              .c_str(),
-                          "r")) {
-        fclose(f);
-        return dir;
-      }
-    }
-    return "";
   }
 
   int DataTopics() const {

@@ -3,7 +3,6 @@
 // keys directory — profile (masked JSON), verify, a denial naming its rule,
 // the usage log read from dr.audit ("who used my data"), and clear errors
 // for bad input.
-#include <dirent.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,19 +43,6 @@ CliRun Datarun(const std::vector<std::string>& args) {
   return test_support::RunCommand("tools/datarun", all);
 }
 
-// The keys directory the fixture generated its keys into.
-std::string FixtureKeysDir() {
-  const std::string tmp = getenv("TEST_TMPDIR");
-  DIR* d = opendir(tmp.c_str());
-  std::string found;
-  while (dirent* e = d ? readdir(d) : nullptr) {
-    if (absl::StartsWith(e->d_name, "fixture-keys-"))
-      found = absl::StrCat(tmp, "/", e->d_name);
-  }
-  if (d) closedir(d);
-  return found;
-}
-
 TEST(QueryCli, ProfileVerifyDenialUsageAndErrors) {
   auto f = policy::testing::Fixture::Create(policy::testing::kShippedMatters,
                                             {kHrss, "big_data_bureau"});
@@ -68,7 +54,7 @@ TEST(QueryCli, ProfileVerifyDenialUsageAndErrors) {
                                        &fixture.signer("big_data_bureau"), o);
   ASSERT_TRUE(x.ok()) << x.status();
   const std::string brokers = (*x)->cluster().bootstrap();
-  const std::string keys = FixtureKeysDir();
+  const std::string keys = fixture.keys_dir();
   ASSERT_FALSE(keys.empty());
 
   const std::string citizen = CitizenId(42);

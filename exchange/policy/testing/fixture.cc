@@ -43,8 +43,9 @@ absl::StatusOr<std::unique_ptr<Fixture>> Fixture::Create(
   std::unique_ptr<Fixture> f(new Fixture());
   static int counter = 0;
   const char* tmp = getenv("TEST_TMPDIR");
-  seal::KeyStore store(absl::StrCat(tmp ? tmp : "/tmp", "/fixture-keys-",
-                                    getpid(), "-", counter++));
+  f->keys_dir_ = absl::StrCat(tmp ? tmp : "/tmp", "/fixture-keys-", getpid(),
+                              "-", counter++);
+  seal::KeyStore store(f->keys_dir_);
   ASSIGN_OR_RETURN(datarun::v1::Catalog merged,
                    catalog::LoadCatalog(kBaseCatalog));
   if (!overlay_path.empty()) {

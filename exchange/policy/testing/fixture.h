@@ -48,6 +48,9 @@ class Fixture {
   const catalog::CatalogIndex& catalog() const { return *catalog_; }
   const Policy& policy() const { return *policy_; }
   const seal::SealKeyring& keyring() const { return keyring_; }
+  // Where the departments' test key pairs were written (a --keys_dir for
+  // the CLI and datarund: <dir>/<department>/<department>-test.key.pem).
+  const std::string& keys_dir() const { return keys_dir_; }
   const seal::Signer& signer(const std::string& dept) const {
     return *signers_.at(dept);
   }
@@ -66,6 +69,7 @@ class Fixture {
   Fixture() = default;
   std::unique_ptr<const catalog::CatalogIndex> catalog_;
   seal::SealKeyring keyring_;
+  std::string keys_dir_;
   std::map<std::string, std::unique_ptr<seal::Signer>> signers_;
   std::unique_ptr<Policy> policy_;
 };

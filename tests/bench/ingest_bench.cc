@@ -173,16 +173,30 @@ int Publish() {
   return 0;
 }
 
+// On-core time and time runnable but waiting for a core (the machine is
+// shared), summed per thread name, from /proc schedstat. The applier is
+// "dr-apply", the poller "ingest", RocksDB's flushes "rocksdb:high".
+std::map<std::string, std::pair<uint64_t, uint64_t>> CpuNanosByThread() {
+  std::map<std::string, std::pair<uint64_t, uint64_t>> by_thread;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    std::replace(name.begin(), name.end(), ' ', '_');
+    std::ifstream stat(task.path() / "schedstat");
+    uint64_t cpu_ns = 0, wait_ns = 0;
+    stat >> cpu_ns >> wait_ns;
+    by_thread[name].first += cpu_ns;
+    by_thread[name].second += wait_ns;
+  }
+  return by_thread;
+}
+
 // Sum of on-core time of every thread of this process so far.
 uint64_t ProcessCpuNanos() {
   uint64_t total = 0;
-  for (const auto& task :
-       std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream stat(task.path() / "schedstat");
-    uint64_t cpu_ns = 0;
-    stat >> cpu_ns;
-    total += cpu_ns;
-  }
+  for (const auto& [name, t] : CpuNanosByThread()) total += t.first;
   return total;
 }
 
@@ -347,24 +361,8 @@ int Ingest() {
     absl::SleepFor(absl::Milliseconds(2));
   }
   const absl::Time last = absl::Now();
-  // Where the applier's wall time went: on a core, or runnable but waiting
-  // for one (the machine is shared), per /proc schedstat.
-  // Where the CPU went, per thread name (schedstat: on-core time, then time
-  // runnable but waiting for a core; the machine is shared). The applier is
-  // "dr-apply", the poller "ingest", RocksDB's flushes "rocksdb:high".
-  std::map<std::string, std::pair<uint64_t, uint64_t>> by_thread;
-  for (const auto& task :
-       std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(task.path() / "comm");
-    std::string name;
-    std::getline(comm, name);
-    std::replace(name.begin(), name.end(), ' ', '_');
-    std::ifstream stat(task.path() / "schedstat");
-    uint64_t cpu_ns = 0, wait_ns = 0;
-    stat >> cpu_ns >> wait_ns;
-    by_thread[name].first += cpu_ns;
-    by_thread[name].second += wait_ns;
-  }
+  // Where the CPU went, per thread name.
+  const auto by_thread = CpuNanosByThread();
   std::string sched = " cpu_ms_by_thread:";
   uint64_t total_cpu_ns = 0;
   for (const auto& [name, t] : by_thread) {
